@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything the test suite needs into .venv (and tests/js/node_modules), then runs
+# lint, type checks, the Python suite and the JavaScript-client suite. Arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python3 -m venv .venv
+.venv/bin/python -m pip install --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet -e ".[test]"
+if [ -f tests/js/package.json ]; then
+  (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# Use this machine's PostgreSQL and Redis when they answer; tests needing them skip otherwise.
+probe() { .venv/bin/python -c "import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 1)" "$1" 2>/dev/null; }
+if [ -z "${PIPECHAT_TEST_POSTGRES_URL:-}" ] && probe 5432; then
+  export PIPECHAT_TEST_POSTGRES_URL="postgresql://postgres@127.0.0.1:5432/test"
+fi
+if [ -z "${PIPECHAT_TEST_REDIS_URL:-}" ] && probe 6379; then
+  export PIPECHAT_TEST_REDIS_URL="redis://127.0.0.1:6379/0"
+fi
+
+.venv/bin/ruff check src tests
+.venv/bin/mypy
+.venv/bin/pytest "$@"
+if [ -f tests/js/package.json ]; then
+  (cd tests/js && npm test)
+fi

@@ -1,0 +1,95 @@
+"""The ASGI application factory: FastAPI for REST, wrapped by python-socketio's ASGIApp."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from http import HTTPStatus
+from typing import Any
+
+import socketio
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pipechat.auth.router import router as auth_router
+from pipechat.config import Settings
+from pipechat.context import AppContext
+from pipechat.errors import ChatError, ErrorCode
+from pipechat.health import router as health_router
+from pipechat.realtime.gateway import build_gateway
+from pipechat.users.router import router as users_router
+
+log = logging.getLogger("pipechat")
+
+_CODE_BY_STATUS = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED,
+                   401: ErrorCode.UNAUTHENTICATED}
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = ".".join(str(part) for part in error.get("loc", ()) if part != "body")
+    return f"{where}: {error.get('msg', 'invalid')}" if where else str(error.get("msg"))
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ChatError)
+    async def _chat_error(_request: Request, exc: ChatError) -> JSONResponse:
+        return JSONResponse(exc.rest_body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        error = ChatError(ErrorCode.VALIDATION_FAILED, "", None)
+        body = error.rest_body() | {"message": [_describe(e) for e in exc.errors()]}
+        return JSONResponse(body, status_code=HTTPStatus.BAD_REQUEST)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        status = HTTPStatus(exc.status_code)
+        code = _CODE_BY_STATUS.get(exc.status_code, ErrorCode.VALIDATION_FAILED)
+        body = {"statusCode": status.value, "message": str(exc.detail), "error": status.phrase,
+                "code": int(code)}
+        return JSONResponse(body, status_code=status, headers=exc.headers)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(DBAPIError)
+    async def _database_down(_request: Request, exc: Exception) -> JSONResponse:
+        log.warning("database error: %s", type(exc).__name__)
+        error = ChatError(ErrorCode.SERVICE_UNAVAILABLE, "the database is unavailable, retry")
+        return JSONResponse(error.rest_body(), status_code=error.status)
+
+
+def create_fastapi(context: AppContext) -> FastAPI:
+    """The REST application, without the Socket.IO wrapper."""
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await context.db.dispose()
+
+    app = FastAPI(title="pipechat", version="0.1.0", lifespan=lifespan,
+                  description="A Socket.IO chat server; see the README for the protocol.")
+    app.state.context = context
+    if context.settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=context.settings.cors_origins,
+                           allow_methods=["*"], allow_headers=["*"])
+    _install_error_handlers(app)
+    for router in (health_router.router, auth_router, users_router):
+        app.include_router(router)
+    return app
+
+
+def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
+    """The whole server: REST under `/`, Socket.IO under `/socket.io` (namespace `/chats`)."""
+    settings = settings or Settings()
+    context = AppContext.from_settings(settings)
+    api = create_fastapi(context)
+    gateway = build_gateway(context)
+    asgi = socketio.ASGIApp(gateway, other_asgi_app=api, socketio_path="socket.io")
+    asgi.state = context  # lets tests and the CLI reach the context of a built app
+    return asgi

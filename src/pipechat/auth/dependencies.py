@@ -1,0 +1,44 @@
+"""FastAPI dependencies: the process context and the authenticated user."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer
+
+from pipechat.auth.service import access_user_by_token, parse_authorization
+from pipechat.context import AppContext
+from pipechat.users.models import User
+
+# auto_error=False: our own 401s carry the error model; these only document the schemes.
+bearer_scheme = HTTPBearer(auto_error=False)
+basic_scheme = HTTPBasic(auto_error=False)
+
+
+def get_context(request: Request) -> AppContext:
+    """The process-wide context the app factory stored."""
+    context: AppContext = request.app.state.context
+    return context
+
+
+Context = Annotated[AppContext, Depends(get_context)]
+BearerHeader = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
+
+
+async def current_user(request: Request, context: Context, _doc: BearerHeader) -> User:
+    """The user of the access token in the Authorization header."""
+    token = parse_authorization(request.headers.get("authorization"), "Bearer")
+    async with context.db.read() as session:
+        return await access_user_by_token(session, context.tokens, token, "access")
+
+
+async def refresh_user(request: Request, context: Context, _doc: BearerHeader) -> User:
+    """The user of the refresh token in the Authorization header."""
+    token = parse_authorization(request.headers.get("authorization"), "Bearer")
+    async with context.db.read() as session:
+        return await access_user_by_token(session, context.tokens, token, "refresh")
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+RefreshUser = Annotated[User, Depends(refresh_user)]

@@ -1,0 +1,117 @@
+"""Chats and membership: the checks every chat action makes, and chat creation."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from pipechat.chats.models import Chat, chat_members
+from pipechat.chats.schemas import ChatPublic
+from pipechat.context import AppContext
+from pipechat.db import Database
+from pipechat.errors import ChatError, ErrorCode
+from pipechat.users.models import User
+
+
+class MembershipCache:
+    """Remembers (chat, user) pairs known to be members.
+
+    Only positive answers are kept: membership is never revoked in this version, so a cached
+    "yes" cannot go stale, while a "no" could turn into "yes" when a chat is created.
+    """
+
+    def __init__(self, max_entries: int = 200_000) -> None:
+        self._members: set[tuple[int, int]] = set()
+        self._max_entries = max_entries
+
+    def __contains__(self, pair: tuple[int, int]) -> bool:
+        return pair in self._members
+
+    def remember(self, pairs: Iterable[tuple[int, int]]) -> None:
+        """Record known memberships; forget everything when full rather than grow forever."""
+        if len(self._members) > self._max_entries:
+            self._members.clear()
+        self._members.update(pairs)
+
+
+async def check_chats_membership(
+    session: AsyncSession, chat_ids: list[int], user_id: int
+) -> None:
+    """All or nothing: every chat exists (else code 100) and has `user_id` as member (101)."""
+    wanted = list(dict.fromkeys(chat_ids))
+    existing = set((await session.scalars(select(Chat.id).where(Chat.id.in_(wanted)))).all())
+    for chat_id in wanted:
+        if chat_id not in existing:
+            raise ChatError(ErrorCode.CHAT_NOT_FOUND, f"chat {chat_id} does not exist")
+    member_of = set((await session.scalars(
+        select(chat_members.c.chat_id).where(
+            chat_members.c.user_id == user_id, chat_members.c.chat_id.in_(wanted)
+        )
+    )).all())
+    for chat_id in wanted:
+        if chat_id not in member_of:
+            raise ChatError(ErrorCode.NOT_CHAT_MEMBER, f"you are not a member of chat {chat_id}")
+
+
+async def access_chat_ids(
+    db: Database, cache: MembershipCache, chat_ids: list[int], user_id: int
+) -> None:
+    """Membership check that asks the database only for pairs not seen before."""
+    unknown = [chat_id for chat_id in chat_ids if (chat_id, user_id) not in cache]
+    if not unknown:
+        return
+    async with db.read() as session:
+        await check_chats_membership(session, unknown, user_id)
+    cache.remember((chat_id, user_id) for chat_id in unknown)
+
+
+async def access_chat(session: AsyncSession, chat_id: int, user_id: int) -> Chat:
+    """The chat with its users, if it exists (else 100) and `user_id` is a member (else 101)."""
+    await check_chats_membership(session, [chat_id], user_id)
+    chat = await session.scalar(
+        select(Chat).where(Chat.id == chat_id).options(selectinload(Chat.users))
+    )
+    assert chat is not None  # checked just above, and chats are never deleted
+    return chat
+
+
+async def list_chat_ids_of_user(session: AsyncSession, user_id: int) -> list[int]:
+    """Ids of every chat `user_id` is a member of, ascending."""
+    rows = await session.scalars(
+        select(chat_members.c.chat_id).where(chat_members.c.user_id == user_id)
+        .order_by(chat_members.c.chat_id)
+    )
+    return list(rows.all())
+
+
+async def do_create_chat(context: AppContext, creator: User, user_ids: list[int]) -> ChatPublic:
+    """Create a chat of `creator` and `user_ids`, then tell every member with `chat_created`."""
+    member_ids = sorted({creator.id, *user_ids})
+    async with context.db.write() as session:
+        found = await session.scalar(
+            select(func.count()).select_from(User).where(User.id.in_(member_ids))
+        )
+        if found != len(member_ids):
+            known = set(await session.scalars(select(User.id).where(User.id.in_(member_ids))))
+            missing = [uid for uid in member_ids if uid not in known]
+            raise ChatError(ErrorCode.UNKNOWN_USERS, f"unknown user ids: {missing}",
+                            {"userIds": missing})
+        chat = Chat()
+        session.add(chat)
+        await session.flush()
+        await session.execute(
+            chat_members.insert(), [{"chat_id": chat.id, "user_id": uid} for uid in member_ids]
+        )
+        users = list(await session.scalars(select(User).where(User.id.in_(member_ids))
+                                           .order_by(User.id)))
+        public = ChatPublic.model_validate(
+            {"id": chat.id, "created_at": chat.created_at, "updated_at": chat.updated_at,
+             "users": users}
+        )
+    # After commit only: a member told about a chat must be able to enter it.
+    await context.publish_to_users("chat_created", public.model_dump(mode="json", by_alias=True),
+                                   member_ids)
+    return public

@@ -1,0 +1,125 @@
+"""The `pipechat` command: serve, migrate, user create."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import os
+import sys
+
+from pydantic import ValidationError
+
+from pipechat.config import ConfigError, Settings
+from pipechat.errors import ChatError
+from pipechat.migrations import apply_migrations
+
+log = logging.getLogger("pipechat")
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from pipechat.app import create_app
+
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Pending revisions are applied at start: a chat server with a stale schema is worse
+    # than one that takes a second longer to boot.
+    asyncio.run(apply_migrations(settings.async_database_url))
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        log_level=settings.log_level.lower(),
+        # Chat frames are small; compressing each one per recipient costs more than it saves.
+        ws_per_message_deflate=False,
+        timeout_graceful_shutdown=10,
+        access_log=args.access_log,
+    )
+    return 0
+
+
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(apply_migrations(settings.async_database_url))
+    print("database is at the newest revision")
+    return 0
+
+
+def _user_create(settings: Settings, args: argparse.Namespace) -> int:
+    from pipechat.context import AppContext
+    from pipechat.users.models import Role
+    from pipechat.users.schemas import UserCreate
+    from pipechat.users.service import do_create_user
+
+    password = args.password or os.environ.get("PIPECHAT_NEW_USER_PASSWORD") or getpass.getpass()
+    data = UserCreate.model_validate(
+        {"nickname": args.nickname, "email": args.email, "password": password}
+    )
+
+    async def create() -> int:
+        await apply_migrations(settings.async_database_url)
+        context = AppContext.from_settings(settings)
+        try:
+            user = await do_create_user(context.db, context.passwords, data,
+                                        Role.ADMIN if args.admin else Role.USER)
+        finally:
+            await context.db.dispose()
+        return user.id
+
+    print(f"created user {asyncio.run(create())}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `pipechat` command."""
+    parser = argparse.ArgumentParser(prog="pipechat", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="apply migrations and run the server")
+    serve.add_argument("--host", help="interface to bind (PIPECHAT_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (PIPECHAT_PORT, default 8000)")
+    serve.add_argument("--access-log", action="store_true", help="log every HTTP request")
+    serve.set_defaults(handler=_serve)
+    commands.add_parser("migrate", help="apply pending migrations").set_defaults(handler=_migrate)
+    user = commands.add_parser("user", help="manage users")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    create = user_commands.add_parser("create", help="create a user")
+    create.add_argument("--nickname", required=True)
+    create.add_argument("--email", required=True)
+    create.add_argument("--password", help="default: PIPECHAT_NEW_USER_PASSWORD or a prompt")
+    create.add_argument("--admin", action="store_true", help="give the ADMIN role")
+    create.set_defaults(handler=_user_create)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `pipechat` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings()
+        _configure_logging(settings)
+        settings.resolve_jwt_secret()
+        handler = args.handler
+        return int(handler(settings, args))
+    except (ConfigError, ValidationError) as exc:
+        print(f"pipechat: {exc}", file=sys.stderr)
+        return 2
+    except ChatError as exc:
+        print(f"pipechat: {exc.message}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

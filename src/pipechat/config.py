@@ -1,0 +1,95 @@
+"""Settings read from `PIPECHAT_*` environment variables."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+SECRET_FILE_NAME = "jwt_secret"
+
+
+class ConfigError(RuntimeError):
+    """Raised when the settings cannot make a safe server."""
+
+
+class Settings(BaseSettings):
+    """Everything an operator can tune; see the README's configuration table."""
+
+    model_config = SettingsConfigDict(env_prefix="PIPECHAT_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    redis_url: str | None = None
+    jwt_secret: SecretStr | None = None
+    access_token_ttl_seconds: int = Field(default=300, gt=0)
+    refresh_token_ttl_seconds: int = Field(default=3600, gt=0)
+    public_base_url: str | None = None
+    cors_origins: Annotated[list[str], NoDecode] = []
+    message_max_length: int = Field(default=2000, gt=0)
+    rate_limit_per_second: float = Field(default=30.0, gt=0)
+    rate_limit_burst: int = Field(default=60, gt=0)
+    max_payload_bytes: int = Field(default=64 * 1024, gt=1024)
+    page_size_max: int = Field(default=100, gt=0)
+    argon2_time_cost: int = Field(default=3, ge=1)
+    argon2_memory_kib: int = Field(default=65536, ge=8)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        # A comma-separated env var is friendlier than JSON for a list of URLs.
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @cached_property
+    def async_database_url(self) -> str:
+        """The database URL with the async driver SQLAlchemy needs."""
+        url = self.database_url or f"sqlite:///{(self.data_dir / 'pipechat.db').resolve()}"
+        for prefix, driver in (
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("postgres://", "postgresql+asyncpg://"),
+            ("sqlite://", "sqlite+aiosqlite://"),
+        ):
+            if url.startswith(prefix):
+                return driver + url[len(prefix) :]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True when the embedded SQLite database is in use."""
+        return self.async_database_url.startswith("sqlite")
+
+    def resolve_jwt_secret(self) -> str:
+        """The signing secret: explicit, or generated once and kept in the data directory.
+
+        Only the embedded SQLite default may generate one; a shared database means several
+        processes, which must all be given the same secret on purpose.
+        """
+        if self.jwt_secret is not None:
+            value = self.jwt_secret.get_secret_value()
+            if len(value) < 32:
+                raise ConfigError("PIPECHAT_JWT_SECRET must be at least 32 characters")
+            return value
+        if not self.is_sqlite:
+            raise ConfigError(
+                "PIPECHAT_JWT_SECRET is required when the database is not the embedded SQLite"
+            )
+        path = self.data_dir / SECRET_FILE_NAME
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            # O_EXCL: two processes starting together must not write different secrets.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as secret_file:
+            secret_file.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()

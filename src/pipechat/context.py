@@ -1,0 +1,48 @@
+"""What one server process shares between its REST routes and its Socket.IO gateway."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pipechat.auth.service import PasswordHasher, TokenService
+from pipechat.config import Settings
+from pipechat.db import Database
+
+if TYPE_CHECKING:
+    from pipechat.messages.service import MessageWriter
+
+Publisher = Callable[[str, Any, list[int]], Awaitable[None]]
+
+
+async def _publish_nowhere(_event: str, _data: Any, _user_ids: list[int]) -> None:
+    """Used until a gateway is attached: there is nobody to tell."""
+
+
+@dataclass
+class AppContext:
+    """Settings, database and services of one process, built once by the app factory."""
+
+    settings: Settings
+    db: Database
+    tokens: TokenService
+    passwords: PasswordHasher
+    publish_to_users: Publisher = field(default=_publish_nowhere)
+    message_writer: MessageWriter | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AppContext:
+        """Build the context; raises `ConfigError` for unsafe settings."""
+        return cls(
+            settings=settings,
+            db=Database(settings),
+            tokens=TokenService(
+                secret=settings.resolve_jwt_secret(),
+                access_ttl=settings.access_token_ttl_seconds,
+                refresh_ttl=settings.refresh_token_ttl_seconds,
+            ),
+            passwords=PasswordHasher(
+                time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
+            ),
+        )

@@ -1,0 +1,232 @@
+"""Test helpers: databases made from a migrated template, live servers, registered users."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import uvicorn
+
+from pipechat.app import create_app
+from pipechat.config import Settings
+from pipechat.context import AppContext
+from pipechat.migrations import apply_migrations
+
+POSTGRES_URL = os.environ.get("PIPECHAT_TEST_POSTGRES_URL")
+REDIS_URL = os.environ.get("PIPECHAT_TEST_REDIS_URL")
+# CI sets this so a missing PostgreSQL or Redis fails the run instead of skipping tests.
+REQUIRE_SERVICES = os.environ.get("PIPECHAT_TEST_REQUIRE_SERVICES") == "1"
+TEMPLATE_DB = "pipechat_test_template"
+TEST_SECRET = "test-secret-" + "x" * 40
+PASSWORD = "correct horse battery"
+
+
+def need_service(name: str, url: str | None) -> str:
+    """The service URL, or a skip (a failure when CI requires the service)."""
+    if url:
+        return url
+    reason = f"{name} not configured: set PIPECHAT_TEST_{name.upper()}_URL to run this test"
+    if REQUIRE_SERVICES:
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def _pg_dsn(url: str, database: str | None = None) -> str:
+    base = url.replace("postgresql+asyncpg://", "postgresql://")
+    if database is None:
+        return base
+    return base.rsplit("/", 1)[0] + "/" + database
+
+
+async def prepare_postgres_template(url: str) -> None:
+    """(Re)create the migrated template database every test database is copied from."""
+    admin = await asyncpg.connect(_pg_dsn(url))
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB} WITH (FORCE)")
+        await admin.execute(f"CREATE DATABASE {TEMPLATE_DB}")
+    finally:
+        await admin.close()
+    await apply_migrations(_pg_dsn(url, TEMPLATE_DB).replace("postgresql://",
+                                                             "postgresql+asyncpg://"))
+
+
+async def create_postgres_database(url: str) -> str:
+    """A fresh database copied from the template; returns its URL."""
+    name = f"pipechat_t_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(_pg_dsn(url))
+    try:
+        await admin.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+    finally:
+        await admin.close()
+    return _pg_dsn(url, name)
+
+
+async def drop_postgres_database(url: str, database_url: str) -> None:
+    """Drop a database made by `create_postgres_database`."""
+    name = database_url.rsplit("/", 1)[1]
+    admin = await asyncpg.connect(_pg_dsn(url))
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+def copy_sqlite_template(template: Path, target_dir: Path) -> str:
+    """A fresh SQLite database file copied from the migrated template; returns its URL."""
+    target = target_dir / "pipechat.db"
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}"
+
+
+def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for a test server: fast password hashing, a fixed secret."""
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "jwt_secret": TEST_SECRET,
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 1024,
+        "rate_limit_per_second": 1000.0,
+        "rate_limit_burst": 1000,
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass
+class LiveServer:
+    """A pipechat server running in this event loop on a loopback port."""
+
+    url: str
+    context: AppContext
+    settings: Settings
+
+
+@asynccontextmanager
+async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
+    """Serve `create_app(settings)` with uvicorn on a free port until the block ends."""
+    app = create_app(settings)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                            ws_per_message_deflate=False, lifespan="on")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", app.state, settings)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, timeout=15)
+
+
+@dataclass
+class Account:
+    """A registered user and its tokens."""
+
+    id: int
+    nickname: str
+    email: str
+    password: str
+    access_token: str
+    refresh_token: str
+
+    @property
+    def bearer(self) -> dict[str, str]:
+        """Headers carrying the access token."""
+        return {"Authorization": f"Bearer {self.access_token}"}
+
+
+async def register(api: httpx.AsyncClient, nickname: str | None = None) -> Account:
+    """Register a new user through the API and fetch its id."""
+    nickname = nickname or f"u{uuid.uuid4().hex[:10]}"
+    email = f"{nickname}@example.com"
+    response = await api.post("/auth/register/email",
+                              json={"nickname": nickname, "email": email, "password": PASSWORD})
+    assert response.status_code == 201, response.text
+    tokens = response.json()
+    me = await api.get("/users/me", headers={"Authorization": f"Bearer {tokens['accessToken']}"})
+    assert me.status_code == 200, me.text
+    return Account(me.json()["id"], nickname, email, PASSWORD, tokens["accessToken"],
+                   tokens["refreshToken"])
+
+
+def basic(email: str, password: str) -> dict[str, str]:
+    """An `Authorization: Basic` header."""
+    raw = base64.b64encode(f"{email}:{password}".encode()).decode()
+    return {"Authorization": f"Basic {raw}"}
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """A real `pipechat serve` child process on a loopback port."""
+
+    def __init__(self, env: dict[str, str], port: int | None = None,
+                 log_path: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **env}
+        self.log_path = log_path
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30) -> ServerProcess:
+        """Start and wait until `/healthz` answers."""
+        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "pipechat.cli", "serve", "--port", str(self.port)],
+            env=self.env, stdout=log, stderr=log,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited with {self.process.returncode}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not become healthy")
+
+    def stop(self, timeout: float = 15) -> int | None:
+        """SIGTERM, then SIGKILL if it lingers; returns the exit code."""
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
