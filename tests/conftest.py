@@ -18,6 +18,7 @@ from support import (
     copy_sqlite_template,
     create_postgres_database,
     drop_postgres_database,
+    drop_postgres_template,
     live_server,
     make_settings,
     need_service,
@@ -48,6 +49,7 @@ def postgres_template() -> Iterator[str]:
     url = need_service("postgres", POSTGRES_URL)
     run_in_fresh_loop(prepare_postgres_template(url))
     yield url
+    run_in_fresh_loop(drop_postgres_template(url))
 
 
 @pytest.fixture(params=BACKENDS)

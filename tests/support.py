@@ -31,7 +31,8 @@ POSTGRES_URL = os.environ.get("PIPECHAT_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("PIPECHAT_TEST_REDIS_URL")
 # CI sets this so a missing PostgreSQL or Redis fails the run instead of skipping tests.
 REQUIRE_SERVICES = os.environ.get("PIPECHAT_TEST_REQUIRE_SERVICES") == "1"
-TEMPLATE_DB = "pipechat_test_template"
+# Per run, so concurrent test runs on one PostgreSQL never drop each other's template.
+TEMPLATE_DB = f"pipechat_test_template_{os.getpid()}"
 TEST_SECRET = "test-secret-" + "x" * 40
 PASSWORD = "correct horse battery"
 
@@ -63,6 +64,15 @@ async def prepare_postgres_template(url: str) -> None:
         await admin.close()
     await apply_migrations(_pg_dsn(url, TEMPLATE_DB).replace("postgresql://",
                                                              "postgresql+asyncpg://"))
+
+
+async def drop_postgres_template(url: str) -> None:
+    """Remove this run's template database."""
+    admin = await asyncpg.connect(_pg_dsn(url))
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {TEMPLATE_DB} WITH (FORCE)")
+    finally:
+        await admin.close()
 
 
 async def create_postgres_database(url: str) -> str:

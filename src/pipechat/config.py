@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str | None = None
     redis_url: str | None = None
+    redis_channel: str = "pipechat"
     jwt_secret: SecretStr | None = None
     access_token_ttl_seconds: int = Field(default=300, gt=0)
     refresh_token_ttl_seconds: int = Field(default=3600, gt=0)
