@@ -1,0 +1,50 @@
+"""The benchmark's workloads (a)-(d) of issue 5, as specs for the Node load generator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What to create (users) and what the load generator runs (spec without url/users)."""
+
+    name: str
+    title: str
+    users: int
+    spec: dict[str, Any]
+
+
+def _rooms(count: int, size: int, senders: int) -> list[dict[str, list[int]]]:
+    """`count` rooms of `size` distinct users; the first `senders` members of each send."""
+    rooms = []
+    for r in range(count):
+        members = list(range(r * size, (r + 1) * size))
+        rooms.append({"members": members, "senders": members[:senders]})
+    return rooms
+
+
+def build(name: str, scale: float, connections: int, hold: float, rate: float,
+          seconds: float) -> Workload:
+    """Workload `name` with message counts multiplied by `scale`."""
+    def scaled(n: int) -> int:
+        return max(1, round(n * scale))
+
+    if name == "a":
+        return Workload("a", "1 room x 50 members, 1 sender, 2,000 msgs, 20 in flight", 50,
+                        {"kind": "fanout", "rooms": _rooms(1, 50, 1),
+                         "messagesPerSender": scaled(2000), "inFlight": 20})
+    if name == "b":
+        return Workload("b", "20 rooms x 10 members, 2 senders/room, 500 msgs each, 10 in flight",
+                        200, {"kind": "fanout", "rooms": _rooms(20, 10, 2),
+                              "messagesPerSender": scaled(500), "inFlight": 10})
+    if name == "c":
+        return Workload("c", f"{connections:,} idle authenticated connections, held {hold:g} s",
+                        min(500, connections),
+                        {"kind": "idle", "connections": connections, "holdSeconds": hold})
+    if name == "d":
+        return Workload("d", f"20 rooms x 10 members, {rate:g} msg/s open loop for {seconds:g} s",
+                        200, {"kind": "fanout", "rooms": _rooms(20, 10, 2), "rate": rate,
+                              "seconds": seconds * scale})
+    raise ValueError(f"unknown workload {name!r}")
