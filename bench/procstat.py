@@ -20,14 +20,34 @@ class Sample:
     rss_bytes: int
 
 
+def _tree(pid: int) -> list[int]:
+    """`pid` and its descendants (granian serves from a child process)."""
+    pids = [pid]
+    for current in pids:
+        for task in os.listdir(f"/proc/{current}/task"):
+            try:
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    pids.extend(int(child) for child in children.read().split())
+            except OSError:
+                continue
+    return pids
+
+
 def sample(pid: int) -> Sample:
-    """Read one sample of `pid`."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    # Fields after the command name: utime and stime are the 12th and 13th.
-    cpu = (int(fields[11]) + int(fields[12])) / _TICKS
-    with open(f"/proc/{pid}/statm") as statm:
-        rss = int(statm.read().split()[1]) * _PAGE
+    """Read one sample of `pid` and its descendants, summed."""
+    cpu = 0.0
+    rss = 0
+    for member in _tree(pid):
+        try:
+            with open(f"/proc/{member}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{member}/statm") as statm:
+                pages = int(statm.read().split()[1])
+        except OSError:
+            continue  # exited between listing and reading
+        # Fields after the command name: utime and stime are the 12th and 13th.
+        cpu += (int(fields[11]) + int(fields[12])) / _TICKS
+        rss += pages * _PAGE
     return Sample(time.monotonic(), cpu, rss)
 
 
@@ -72,6 +92,7 @@ def window(start: Sample, end: Sample) -> dict[str, float]:
     wall = max(end.at - start.at, 1e-9)
     return {
         "cpuPercent": round(100 * (end.cpu_seconds - start.cpu_seconds) / wall, 1),
+        "cpuSeconds": round(end.cpu_seconds - start.cpu_seconds, 3),
         "rssStartMiB": round(start.rss_bytes / 2**20, 1),
         "rssEndMiB": round(end.rss_bytes / 2**20, 1),
     }

@@ -25,13 +25,15 @@ COLUMNS = [
     ("ack p99", lambda r: _lat(r, "ack", "p99")),
     ("conn/s", lambda r: r.get("connectRate")),
     ("srv cpu%", lambda r: r["server"]["cpuPercent"]),
+    ("us/deliv", lambda r: r["server"].get("cpuMicrosPerDelivery")),
     ("rss MiB", lambda r: r["server"]["rssPeakMiB"]),
     ("KiB/conn", lambda r: r.get("memoryPerConnectionKiB")),
 ]
 
 # Bigger is better for these; for latencies smaller is better. Ratios are ours / baseline.
 RATIO_KEYS = {"msg/s", "deliv/s", "recv p50", "p90", "p99", "max", "ack p50", "ack p99",
-              "conn/s", "KiB/conn"}
+              "conn/s", "KiB/conn",
+              "us/deliv"}
 
 
 def _lat(result: Result, kind: str, key: str) -> Any:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -38,15 +40,35 @@ def ensure_node_modules() -> None:
                        cwd=BENCH_DIR, check=True)
 
 
-def drive(server: Server, spec: dict[str, Any], timeout: float) -> tuple[Result, dict[str, Any]]:
+def start_profiler(pid: int, path: Path) -> subprocess.Popen[bytes]:
+    """py-spy (if installed) sampling the server; stacks go to `path` in collapsed form."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    return subprocess.Popen([py_spy, "record", "--pid", str(pid), "--rate", "250", "--format",
+                             "raw", "--nonblocking", "--output", str(path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def stop_profiler(profiler: subprocess.Popen[bytes] | None) -> None:
+    """Stop py-spy so it writes its file."""
+    if profiler is not None and profiler.poll() is None:
+        profiler.send_signal(signal.SIGINT)
+        profiler.wait(30)
+
+
+def drive(server: Server, spec: dict[str, Any], timeout: float,
+          profile: Path | None = None) -> tuple[Result, dict[str, Any]]:
     """Run the load generator against `server`; returns its result and the server's figures."""
     assert server.process is not None
     pid = server.process.pid
+    profiler: subprocess.Popen[bytes] | None = None
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as spec_file:
         json.dump(spec, spec_file)
     marks: dict[str, procstat.Sample] = {}
     result: Result | None = None
-    node = subprocess.Popen(["node", str(BENCH_DIR / "loadgen.mjs"), spec_file.name],
+    # BENCH_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p", profiles the load generator.
+    node_flags = os.environ.get("BENCH_NODE_FLAGS", "").split()
+    node = subprocess.Popen(["node", *node_flags, str(BENCH_DIR / "loadgen.mjs"), spec_file.name],
                             cwd=BENCH_DIR, stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + timeout
     try:
@@ -57,6 +79,10 @@ def drive(server: Server, spec: dict[str, Any], timeout: float) -> tuple[Result,
                 kind = event["event"]
                 if kind == "start":
                     peak.reset()
+                    if profile is not None:
+                        profiler = start_profiler(pid, profile)
+                if kind == "end":
+                    stop_profiler(profiler)
                 if kind in ("start", "connected", "held", "end"):
                     marks[kind] = procstat.sample(pid)
                 elif kind == "result":
@@ -67,6 +93,7 @@ def drive(server: Server, spec: dict[str, Any], timeout: float) -> tuple[Result,
                     raise TimeoutError("load generator ran past --timeout")
             peak_bytes = peak.peak
     finally:
+        stop_profiler(profiler)
         if node.poll() is None:
             node.kill()
         node.wait()
@@ -87,7 +114,8 @@ def run_one(target: str, workload: Workload, args: argparse.Namespace) -> Result
     postgres = args.database if target == "pipechat" and args.database else None
     env = {"PIPECHAT_REDIS_URL": args.redis,
            "PIPECHAT_REDIS_CHANNEL": f"bench-{time.time_ns()}"} if args.redis else {}
-    server = Server(target, postgres_admin_url=postgres, extra_env=env)
+    server = Server(target, postgres_admin_url=postgres, extra_env=env,
+                    http_server=args.server if target == "pipechat" else "uvicorn")
     print(f"== ({workload.name}) {workload.title} -- {target}"
           f"{' on ' + ('postgresql' if postgres else 'sqlite') if target == 'pipechat' else ''}",
           file=sys.stderr)
@@ -98,7 +126,8 @@ def run_one(target: str, workload: Workload, args: argparse.Namespace) -> Result
         print(f"  {len(users)} users ready in {time.monotonic() - started:.1f} s", file=sys.stderr)
         spec = workload.spec | {"url": server.url,
                                 "users": [{"id": u.id, "token": u.token} for u in users]}
-        loadgen, figures = drive(server, spec, args.timeout)
+        profile = (args.profile / f"{workload.name}-{target}.txt") if args.profile else None
+        loadgen, figures = drive(server, spec, args.timeout, profile)
         saved = server.count_saved(loadgen.get("chatIds", []))
     except BaseException:
         print(server.log_tail(), file=sys.stderr)
@@ -114,6 +143,10 @@ def run_one(target: str, workload: Workload, args: argparse.Namespace) -> Result
     result |= loadgen
     result["saved"] = saved
     result["server"] = figures
+    if result.get("deliveriesReceived"):
+        # CPU per delivery compares runs on a busy machine better than rates do.
+        figures["cpuMicrosPerDelivery"] = round(
+            1e6 * figures["cpuSeconds"] / result["deliveriesReceived"], 1)
     result["errors"] = _errors(result)
     return result
 
@@ -137,6 +170,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workloads", default="a,b,c,d", help="comma-separated, from a,b,c,d")
     parser.add_argument("--database", help="postgresql://user@host:port/db; a fresh database is "
                         "created on that server for each workload and dropped afterwards")
+    parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn",
+                        help="HTTP server for pipechat: `pipechat serve` (uvicorn) or granian")
     parser.add_argument("--redis", help="run the server with this PIPECHAT_REDIS_URL")
     parser.add_argument("--baseline", action="store_true",
                         help="also run python-socketio + uvicorn at defaults, no DB; show ratios")
@@ -150,6 +185,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=20, help="(d) seconds of load")
     parser.add_argument("--timeout", type=float, default=900, help="per workload, seconds")
     parser.add_argument("--json", type=Path, help="also write all results to this file")
+    parser.add_argument("--profile", type=Path,
+                        help="record py-spy stacks of the server into this directory")
     parser.add_argument("--keep", action="store_true", help="keep server data dirs and logs")
     return parser.parse_args(argv)
 

@@ -81,6 +81,7 @@ class Server:
     """One server child process on a free loopback port."""
 
     kind: str  # "pipechat" or "baseline"
+    http_server: str = "uvicorn"  # or "granian" (pipechat only)
     postgres_admin_url: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
@@ -115,6 +116,14 @@ class Server:
             "PIPECHAT_DATABASE_URL": self.database_url,
             "PIPECHAT_JWT_SECRET": secrets.token_urlsafe(48),
         } | self.extra_env
+        if self.http_server == "granian":
+            # Same app as `pipechat serve`; granian's backpressure (default 1024 concurrent
+            # requests, websockets included) would cap connections, so it is raised.
+            subprocess.run([sys.executable, "-m", "pipechat.cli", "migrate"], env=env,
+                           check=True, stdout=subprocess.DEVNULL)
+            return [sys.executable, "-m", "granian", "--interface", "asgi", "--factory",
+                    "--port", str(self.port), "--backpressure", "65536", "--backlog", "4096",
+                    "--log-level", "warning", "pipechat.app:create_app"], env
         return [sys.executable, "-m", "pipechat.cli", "serve", "--port", str(self.port)], env
 
     def start(self, timeout: float = 60) -> Server:

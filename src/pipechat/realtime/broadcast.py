@@ -1,0 +1,75 @@
+"""Room broadcasts that encode a packet once and queue it to each recipient without a task.
+
+python-socketio's `AsyncManager.emit` encodes once but starts one asyncio task per recipient
+and waits for all of them; each engine.io socket's writer then waits on its queue through
+`asyncio.wait_for`, which on Python 3.11 wraps every wake-up in yet another task. For a chat
+room that is most of the cost of a message. Here a broadcast hands the same pre-encoded
+packet to each recipient's engine.io queue directly (`put_nowait` on an unbounded queue, the
+same thing `AsyncSocket.send` ends in), and each socket's existing writer task sends it.
+
+The client manager is python-socketio's extension point; `BroadcastRedisManager` keeps the
+Redis pub/sub path (a message from another process ends in the same fast emit here).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import socketio
+from engineio import packet as eio_packet
+from socketio import packet as sio_packet
+
+
+class EncodedPacket(eio_packet.Packet):  # type: ignore[misc]
+    """An engine.io MESSAGE packet encoded once, however many sockets send it."""
+
+    def __init__(self, encoded_data: str) -> None:
+        super().__init__(eio_packet.MESSAGE, encoded_data)
+        self._encoded = super().encode()
+
+    def encode(self, b64: bool = False) -> Any:
+        """The cached encoding (text packets do not depend on `b64`)."""
+        return self._encoded
+
+
+class BroadcastManager(socketio.AsyncManager):  # type: ignore[misc]
+    """An `AsyncManager` whose emits to rooms cost one queue put per recipient."""
+
+    async def emit(self, event: str, data: Any, namespace: str, room: Any = None,
+                   skip_sid: Any = None, callback: Any = None, to: Any = None,
+                   **kwargs: Any) -> None:
+        """Emit `event` to a room, a list of rooms, a sid or the whole namespace."""
+        room = to or room
+        if namespace not in self.rooms:
+            return
+        if callback is not None:
+            # Acks need a distinct packet id per recipient: python-socketio's path does that.
+            await super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
+                               callback=callback, **kwargs)
+            return
+        args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
+        encoded = self.server.packet_class(sio_packet.EVENT, namespace=namespace,
+                                           data=[event, *args]).encode()
+        if isinstance(encoded, list):
+            # Binary attachments travel as several engine.io packets; keep the stock path.
+            await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, **kwargs)
+            return
+        self.deliver(EncodedPacket(encoded), namespace, room, skip_sid)
+
+    def deliver(self, pkt: EncodedPacket, namespace: str, room: Any, skip_sid: Any) -> None:
+        """Queue `pkt` on the engine.io socket of every participant not skipped."""
+        skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
+        sockets = self.server.eio.sockets
+        for sid, eio_sid in self.get_participants(namespace, room):
+            if sid in skip:
+                continue
+            socket = sockets.get(eio_sid)
+            if socket is None or socket.closing or socket.closed:
+                continue
+            queue: asyncio.Queue[Any] = socket.queue
+            queue.put_nowait(pkt)
+
+
+class BroadcastRedisManager(socketio.AsyncRedisManager, BroadcastManager):  # type: ignore[misc]
+    """`AsyncRedisManager` whose local delivery (after pub/sub) is `BroadcastManager`'s."""

@@ -1,0 +1,77 @@
+"""A cheaper wait in engine.io's per-socket writer (a small, checked patch of engine.io).
+
+Each websocket's writer task waits for outgoing packets with `AsyncSocket.poll`, which uses
+`asyncio.wait_for`: on Python 3.11 that starts a task and a timer for every wake-up, i.e. for
+every message a chat member receives. `QuickPollSocket.poll` takes a queued packet without
+waiting when there is one and otherwise waits under `asyncio.timeout`; the rest is unchanged.
+
+The patch applies only to the exact `AsyncSocket.poll` it was written against (its source is
+fingerprinted), so a python-engineio upgrade that changes it falls back to the stock code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import inspect
+import logging
+from typing import Any
+
+from engineio import async_socket, exceptions
+
+log = logging.getLogger("pipechat.realtime")
+
+# sha256 of `inspect.getsource(AsyncSocket.poll)` as in python-engineio 4.15.1.
+KNOWN_POLL_SOURCE = "826f58a9f3606db208e5d1266f075ad655b6eeda47b0a5616748624899ca5954"
+
+
+def _poll_fingerprint() -> str:
+    try:
+        source = inspect.getsource(async_socket.AsyncSocket.poll)
+    except (OSError, TypeError):
+        return ""
+    return hashlib.sha256(source.encode()).hexdigest()
+
+
+class QuickPollSocket(async_socket.AsyncSocket):  # type: ignore[misc]
+    """An engine.io socket whose writer wakes without a task or timer per packet."""
+
+    async def poll(self) -> list[Any]:
+        """Wait for packets to send to the client (same contract as the stock `poll`)."""
+        queue: asyncio.Queue[Any] = self.queue
+        try:
+            first = queue.get_nowait()
+        except asyncio.QueueEmpty:
+            try:
+                async with asyncio.timeout(self.server.ping_interval + self.server.ping_timeout):
+                    first = await queue.get()
+            except (TimeoutError, asyncio.CancelledError):
+                raise exceptions.QueueEmpty() from None
+        queue.task_done()
+        if first is None:
+            return []
+        packets = [first]
+        while True:
+            try:
+                pkt = queue.get_nowait()
+            except asyncio.QueueEmpty:
+                break
+            queue.task_done()
+            if pkt is None:
+                queue.put_nowait(None)
+                break
+            packets.append(pkt)
+        return packets
+
+
+PATCH_APPLIES = _poll_fingerprint() == KNOWN_POLL_SOURCE
+if not PATCH_APPLIES:
+    log.info("engine.io AsyncSocket.poll is not the known version; keeping the stock writer")
+
+
+def adopt(socket: Any) -> bool:
+    """Give a freshly created stock engine.io socket the quick `poll`; True when it did."""
+    if PATCH_APPLIES and type(socket) is async_socket.AsyncSocket:
+        socket.__class__ = QuickPollSocket
+        return True
+    return False
