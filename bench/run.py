@@ -183,6 +183,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--hold", type=float, default=30, help="(c) seconds to hold them")
     parser.add_argument("--rate", type=float, default=1000, help="(d) messages/s in total")
     parser.add_argument("--seconds", type=float, default=20, help="(d) seconds of load")
+    parser.add_argument("--rooms", type=int, default=20, help="(b), (d) rooms")
+    parser.add_argument("--members", type=int, default=10, help="(b), (d) members per room")
     parser.add_argument("--timeout", type=float, default=900, help="per workload, seconds")
     parser.add_argument("--json", type=Path, help="also write all results to this file")
     parser.add_argument("--profile", type=Path,
@@ -201,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Result] = []
     for name in args.workloads.split(","):
         workload = build(name.strip(), args.scale, args.connections, args.hold, args.rate,
-                         args.seconds)
+                         args.seconds, args.rooms, args.members)
         pair: dict[str, Result] = {}
         for target in targets:
             pair[target] = run_one(target, workload, args)

@@ -26,25 +26,33 @@ def _rooms(count: int, size: int, senders: int) -> list[dict[str, list[int]]]:
 
 
 def build(name: str, scale: float, connections: int, hold: float, rate: float,
-          seconds: float) -> Workload:
-    """Workload `name` with message counts multiplied by `scale`."""
+          seconds: float, rooms: int = 20, members: int = 10) -> Workload:
+    """Workload `name` with message counts multiplied by `scale`.
+
+    `rooms` x `members` shape (b) and (d); the issue's figures are for 20 x 10.
+    """
     def scaled(n: int) -> int:
         return max(1, round(n * scale))
 
     if name == "a":
-        return Workload("a", "1 room x 50 members, 1 sender, 2,000 msgs, 20 in flight", 50,
+        return Workload("a", f"1 room x 50 members, 1 sender, {scaled(2000)} msgs, 20 in flight",
+                        50,
                         {"kind": "fanout", "rooms": _rooms(1, 50, 1),
                          "messagesPerSender": scaled(2000), "inFlight": 20})
     if name == "b":
-        return Workload("b", "20 rooms x 10 members, 2 senders/room, 500 msgs each, 10 in flight",
-                        200, {"kind": "fanout", "rooms": _rooms(20, 10, 2),
-                              "messagesPerSender": scaled(500), "inFlight": 10})
+        return Workload("b", f"{rooms} rooms x {members} members, 2 senders/room, "
+                        f"{scaled(500)} msgs each, 10 in flight",
+                        rooms * members,
+                        {"kind": "fanout", "rooms": _rooms(rooms, members, 2),
+                         "messagesPerSender": scaled(500), "inFlight": 10})
     if name == "c":
         return Workload("c", f"{connections:,} idle authenticated connections, held {hold:g} s",
                         min(500, connections),
                         {"kind": "idle", "connections": connections, "holdSeconds": hold})
     if name == "d":
-        return Workload("d", f"20 rooms x 10 members, {rate:g} msg/s open loop for {seconds:g} s",
-                        200, {"kind": "fanout", "rooms": _rooms(20, 10, 2), "rate": rate,
-                              "seconds": seconds * scale})
+        return Workload("d", f"{rooms} rooms x {members} members, {rate:g} msg/s open loop "
+                        f"for {seconds * scale:g} s",
+                        rooms * members,
+                        {"kind": "fanout", "rooms": _rooms(rooms, members, 2), "rate": rate,
+                         "seconds": seconds * scale})
     raise ValueError(f"unknown workload {name!r}")
