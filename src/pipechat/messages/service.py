@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,7 @@ from pipechat.chats.models import Chat
 from pipechat.db import Database, utc_now
 from pipechat.errors import ChatError, ErrorCode, validation_error
 from pipechat.messages.models import Message
+from pipechat.metrics import BATCH_SIZE, MESSAGES_SAVED, SEND_TO_COMMIT
 
 log = logging.getLogger("pipechat.messages")
 
@@ -55,6 +57,7 @@ class PendingMessage:
     text: str
     client_message_id: str | None
     future: asyncio.Future[SavedMessage] = field(repr=False)
+    accepted_at: float = field(default_factory=time.perf_counter)
 
     @property
     def key(self) -> tuple[int, str] | None:
@@ -166,10 +169,14 @@ class MessageWriter:
                 pending.future.set_exception(error)
 
     def _resolve(self, batch: list[PendingMessage], results: list[SavedMessage]) -> None:
+        committed_at = time.perf_counter()
+        BATCH_SIZE.observe(len(batch))
         for pending, saved in zip(batch, results, strict=True):
+            SEND_TO_COMMIT.observe(committed_at - pending.accepted_at)
             if not pending.future.done():
                 pending.future.set_result(saved)
         fresh = [saved for saved in results if saved.created]
+        MESSAGES_SAVED.inc(len(fresh))
         if fresh and self._on_saved is not None:
             self._on_saved(fresh)
 
