@@ -11,11 +11,14 @@ from typing import Any
 
 from sqlalchemy import insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pipechat.chats.models import Chat
 from pipechat.db import Database, utc_now
 from pipechat.errors import ChatError, ErrorCode, validation_error
 from pipechat.messages.models import Message
+from pipechat.pagination import PageQuery, select_page, select_total
+from pipechat.users.models import User
 
 log = logging.getLogger("pipechat.messages")
 
@@ -229,3 +232,20 @@ class MessageWriter:
         first = saved_by_pending[id(first_of_key[key])]
         return SavedMessage(first.id, first.chat_id, first.author_id, first.author_nickname,
                             first.message, first.client_message_id, first.created_at, False)
+
+
+async def list_chat_messages(session: AsyncSession, chat_id: int, query: PageQuery,
+                             ) -> tuple[list[tuple[Message, str]], int | None]:
+    """One page of a chat's messages with their authors' nicknames; the total in page mode.
+
+    The caller checks membership first. Filtering and ordering on `messages.id` within one
+    `chat_id` makes each page a range scan of the (chat_id, id) index.
+    """
+    of_chat = select(Message).where(Message.chat_id == chat_id)
+    page = select_page(of_chat, Message.id, query).add_columns(User.nickname).join(
+        User, User.id == Message.author_id)
+    rows = [(message, nickname) for message, nickname in await session.execute(page)]
+    total = None
+    if query.page is not None:
+        total = int(await session.scalar(select_total(of_chat, Message.id, query)) or 0)
+    return rows, total
