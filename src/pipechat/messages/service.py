@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import Select, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -234,18 +234,27 @@ class MessageWriter:
                             first.message, first.client_message_id, first.created_at, False)
 
 
-async def list_chat_messages(session: AsyncSession, chat_id: int, query: PageQuery,
-                             ) -> tuple[list[tuple[Message, str]], int | None]:
-    """One page of a chat's messages with their authors' nicknames; the total in page mode.
+def select_chat_messages(chat_id: int, query: PageQuery) -> Select[Message, str]:
+    """One page of a chat's messages with their authors' nicknames.
 
-    The caller checks membership first. Filtering and ordering on `messages.id` within one
-    `chat_id` makes each page a range scan of the (chat_id, id) index.
+    Filtering and ordering on `messages.id` within one `chat_id` makes the page a range scan
+    of an index (bench/history_explain.py shows the plans).
     """
     of_chat = select(Message).where(Message.chat_id == chat_id)
-    page = select_page(of_chat, Message.id, query).add_columns(User.nickname).join(
+    return select_page(of_chat, Message.id, query).add_columns(User.nickname).join(
         User, User.id == Message.author_id)
+
+
+async def list_chat_messages(session: AsyncSession, chat_id: int, query: PageQuery,
+                             ) -> tuple[list[tuple[Message, str]], int | None]:
+    """One page of a chat's messages and nicknames; the total in page mode.
+
+    The caller checks membership first.
+    """
+    page = select_chat_messages(chat_id, query)
     rows = [(message, nickname) for message, nickname in await session.execute(page)]
     total = None
     if query.page is not None:
+        of_chat = select(Message).where(Message.chat_id == chat_id)
         total = int(await session.scalar(select_total(of_chat, Message.id, query)) or 0)
     return rows, total
