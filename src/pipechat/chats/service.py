@@ -13,7 +13,7 @@ from pipechat.chats.schemas import ChatPublic
 from pipechat.context import AppContext
 from pipechat.db import Database
 from pipechat.errors import ChatError, ErrorCode
-from pipechat.pagination import PageQuery, select_page, select_total
+from pipechat.pagination import PageQuery, owned_by, select_page, select_total
 from pipechat.users.models import User
 
 
@@ -137,11 +137,12 @@ async def access_chat_summary(session: AsyncSession, chat_id: int, user_id: int)
 async def list_user_chats(session: AsyncSession, user_id: int,
                           query: PageQuery) -> tuple[list[Chat], int | None]:
     """One page of the chats `user_id` is in, with their users; the total in page mode."""
-    # Paging on chat_members.chat_id walks the (user_id, chat_id) index in order.
+    dialect = session.get_bind().dialect.name
     member_of = (select(Chat).join(chat_members, chat_members.c.chat_id == Chat.id)
-                 .where(chat_members.c.user_id == user_id))
+                 .where(owned_by(chat_members.c.user_id, user_id, dialect)))
     chats = list(await session.scalars(
-        select_page(member_of, chat_members.c.chat_id, query).options(selectinload(Chat.users))
+        select_page(member_of, chat_members.c.chat_id, query, chat_members.c.user_id)
+        .options(selectinload(Chat.users))
     ))
     total = None
     if query.page is not None:
