@@ -11,8 +11,9 @@ import orjson
 class OrjsonCodec:
     """`dumps`/`loads` as python-socketio calls them, backed by orjson.
 
-    orjson rejects a few things the stdlib accepts (integers beyond 64 bits, NaN): those fall
-    back to `json`, so a client sees the same validation errors whichever codec decoded it.
+    orjson refuses a few things the stdlib takes (NaN when parsing, integers beyond 64 bits
+    when writing): those fall back to `json`, so such input reaches validation and gets a
+    clear error instead of breaking the packet.
     """
 
     @staticmethod

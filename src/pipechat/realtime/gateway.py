@@ -28,6 +28,17 @@ class ChatServer(socketio.AsyncServer):  # type: ignore[misc]
         finally:
             ACK_WANTED.reset(token)
 
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        await super()._handle_eio_disconnect(eio_sid, reason)
+        # A long-polling client that says goodbye leaves a GET parked until the next ping
+        # (25 s), which also holds up a graceful shutdown; wake it so it returns at once.
+        # Only then: server-side closes queue a CLOSE packet and wait for it to be read.
+        if reason != self.eio.reason.CLIENT_DISCONNECT:
+            return
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is not None and not socket.upgraded:
+            socket.queue.put_nowait(None)
+
 
 @dataclass
 class Gateway:

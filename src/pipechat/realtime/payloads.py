@@ -44,7 +44,7 @@ def _describe(error: Any) -> str:
 def parse_payload(model: type[Model], args: tuple[Any, ...]) -> Model:
     """The single JSON object an event carries, validated by `model`; code 103 otherwise."""
     if len(args) != 1:
-        raise validation_error(f"expected exactly one payload object, got {len(args)} arguments")
+        raise validation_error(f"the payload must be one JSON object, got {len(args)} arguments")
     payload = args[0]
     if _has_binary(payload):
         raise validation_error("binary attachments are not accepted")
