@@ -13,17 +13,10 @@ from pydantic import ValidationError
 
 from pipechat.config import ConfigError, Settings
 from pipechat.errors import ChatError
+from pipechat.logs import configure_logging
 from pipechat.migrations import apply_migrations
 
 log = logging.getLogger("pipechat")
-
-
-def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -42,6 +35,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         host=args.host or settings.host,
         port=args.port or settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # keep our JSON-lines handler
         # Chat frames are small; compressing each one per recipient costs more than it saves.
         ws_per_message_deflate=False,
         timeout_graceful_shutdown=10,
@@ -109,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings()
-        _configure_logging(settings)
+        configure_logging(settings.log_level)
         settings.resolve_jwt_secret()
         handler = args.handler
         return int(handler(settings, args))

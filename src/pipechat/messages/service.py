@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import Select, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pipechat.chats.models import Chat
 from pipechat.db import Database, utc_now
 from pipechat.errors import ChatError, ErrorCode, validation_error
 from pipechat.messages.models import Message
+from pipechat.metrics import BATCH_SIZE, MESSAGES_SAVED, SEND_TO_COMMIT
+from pipechat.pagination import PageQuery, owned_by, select_page, select_total
+from pipechat.users.models import User
 
 log = logging.getLogger("pipechat.messages")
 
@@ -32,6 +37,8 @@ class SavedMessage:
     client_message_id: str | None
     created_at: datetime
     created: bool = True
+    # Opaque tag of whoever submitted it (the gateway puts the sender's socket id here).
+    origin: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """The camelCase object of `receive_message` and the send acknowledgement."""
@@ -55,6 +62,8 @@ class PendingMessage:
     text: str
     client_message_id: str | None
     future: asyncio.Future[SavedMessage] = field(repr=False)
+    origin: str | None = None
+    accepted_at: float = field(default_factory=time.perf_counter)
 
     @property
     def key(self) -> tuple[int, str] | None:
@@ -109,13 +118,14 @@ class MessageWriter:
             self._task = None
 
     def submit(self, chat_id: int, author_id: int, author_nickname: str, text: str,
-               client_message_id: str | None) -> asyncio.Future[SavedMessage]:
+               client_message_id: str | None,
+               origin: str | None = None) -> asyncio.Future[SavedMessage]:
         """Queue a message; the future resolves after its commit. Order of calls is kept."""
         if self._closing:
             raise ChatError(ErrorCode.SERVICE_UNAVAILABLE, "the server is shutting down")
         future: asyncio.Future[SavedMessage] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(PendingMessage(chat_id, author_id, author_nickname, text,
-                                              client_message_id, future))
+                                              client_message_id, future, origin))
         return future
 
     async def _run(self) -> None:
@@ -166,10 +176,14 @@ class MessageWriter:
                 pending.future.set_exception(error)
 
     def _resolve(self, batch: list[PendingMessage], results: list[SavedMessage]) -> None:
+        committed_at = time.perf_counter()
+        BATCH_SIZE.observe(len(batch))
         for pending, saved in zip(batch, results, strict=True):
+            SEND_TO_COMMIT.observe(committed_at - pending.accepted_at)
             if not pending.future.done():
                 pending.future.set_result(saved)
         fresh = [saved for saved in results if saved.created]
+        MESSAGES_SAVED.inc(len(fresh))
         if fresh and self._on_saved is not None:
             self._on_saved(fresh)
 
@@ -209,7 +223,7 @@ class MessageWriter:
             ids = list(result.scalars().all())
         saved_by_pending = {
             id(p): SavedMessage(new_id, p.chat_id, p.author_id, p.author_nickname, p.text,
-                                p.client_message_id, now)
+                                p.client_message_id, now, origin=p.origin)
             for p, new_id in zip(fresh, ids, strict=True)
         }
         return [self._result_for(p, saved_by_pending, first_of_key, earlier) for p in batch]
@@ -229,3 +243,29 @@ class MessageWriter:
         first = saved_by_pending[id(first_of_key[key])]
         return SavedMessage(first.id, first.chat_id, first.author_id, first.author_nickname,
                             first.message, first.client_message_id, first.created_at, False)
+
+
+def select_chat_messages(chat_id: int, query: PageQuery, dialect: str) -> Select[Message, str]:
+    """One page of a chat's messages with their authors' nicknames.
+
+    Each page is a range scan of the (chat_id, id) index (bench/history_explain.py shows it).
+    """
+    of_chat = select(Message).where(owned_by(Message.chat_id, chat_id, dialect))
+    return select_page(of_chat, Message.id, query, Message.chat_id).add_columns(
+        User.nickname).join(User, User.id == Message.author_id)
+
+
+async def list_chat_messages(session: AsyncSession, chat_id: int, query: PageQuery,
+                             ) -> tuple[list[tuple[Message, str]], int | None]:
+    """One page of a chat's messages and nicknames; the total in page mode.
+
+    The caller checks membership first.
+    """
+    dialect = session.get_bind().dialect.name
+    page = select_chat_messages(chat_id, query, dialect)
+    rows = [(message, nickname) for message, nickname in await session.execute(page)]
+    total = None
+    if query.page is not None:
+        of_chat = select(Message).where(Message.chat_id == chat_id)
+        total = int(await session.scalar(select_total(of_chat, Message.id, query)) or 0)
+    return rows, total

@@ -1,0 +1,90 @@
+"""The `pipechat` command as an operator uses it: real processes, real files."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from support import PASSWORD, POSTGRES_URL, ServerProcess, basic, need_service
+
+
+def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "pipechat.cli", *args], env={**os.environ, **env},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_serve_end_to_end_on_the_embedded_default(tmp_path: Path) -> None:
+    """Fresh data dir: migrations, generated secret, then the whole account flow over HTTP."""
+    env = {"PIPECHAT_DATA_DIR": str(tmp_path / "data"), "PIPECHAT_ARGON2_MEMORY_KIB": "1024"}
+    env.pop("PIPECHAT_DATABASE_URL", None)
+    server = ServerProcess(env, log_path=tmp_path / "server.log").start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as http:
+            assert http.get("/healthz").json() == {"status": "ok"}
+            body = {"nickname": "e2e", "email": "e2e@example.com", "password": PASSWORD}
+            assert http.post("/auth/register/email", json=body).status_code == 201
+            login = http.post("/auth/login/email", headers=basic("e2e@example.com", PASSWORD))
+            refresh = login.json()["refreshToken"]
+            access = http.post("/auth/token/access",
+                               headers={"Authorization": f"Bearer {refresh}"}).json()
+            me = http.get("/users/me",
+                          headers={"Authorization": f"Bearer {access['accessToken']}"})
+            assert me.status_code == 200 and me.json()["nickname"] == "e2e"
+    finally:
+        # uvicorn re-raises SIGTERM after its graceful shutdown, so -15 is a clean stop too.
+        assert server.stop() in (0, -15)
+    assert "Application shutdown complete" in (tmp_path / "server.log").read_text()
+    assert (tmp_path / "data" / "pipechat.db").exists()
+    secret = tmp_path / "data" / "jwt_secret"
+    assert secret.stat().st_mode & 0o777 == 0o600 and len(secret.read_text()) >= 32
+
+
+def test_generated_secret_survives_restart(tmp_path: Path) -> None:
+    """Tokens issued before a restart still work after it."""
+    env = {"PIPECHAT_DATA_DIR": str(tmp_path), "PIPECHAT_ARGON2_MEMORY_KIB": "1024"}
+    first = ServerProcess(env).start()
+    try:
+        body = {"nickname": "keep", "email": "keep@example.com", "password": PASSWORD}
+        token = httpx.post(f"{first.url}/auth/register/email", json=body).json()["accessToken"]
+    finally:
+        first.stop()
+    second = ServerProcess(env).start()
+    try:
+        me = httpx.get(f"{second.url}/users/me", headers={"Authorization": f"Bearer {token}"})
+        assert me.status_code == 200
+    finally:
+        second.stop()
+
+
+def test_postgres_without_secret_is_refused(tmp_path: Path) -> None:
+    url = need_service("postgres", POSTGRES_URL)
+    result = run_cli("migrate", env={"PIPECHAT_DATABASE_URL": url,
+                                     "PIPECHAT_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 2
+    assert "PIPECHAT_JWT_SECRET is required" in result.stderr
+
+
+def test_short_secret_is_refused(tmp_path: Path) -> None:
+    result = run_cli("migrate", env={"PIPECHAT_DATA_DIR": str(tmp_path),
+                                     "PIPECHAT_JWT_SECRET": "short"})
+    assert result.returncode == 2 and "at least 32" in result.stderr
+
+
+def test_migrate_and_user_create(tmp_path: Path) -> None:
+    env = {"PIPECHAT_DATA_DIR": str(tmp_path), "PIPECHAT_ARGON2_MEMORY_KIB": "1024"}
+    migrated = run_cli("migrate", env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    created = run_cli("user", "create", "--nickname", "root", "--email", "root@example.com",
+                      "--password", PASSWORD, "--admin", env=env)
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip() == "created user 1"
+    duplicate = run_cli("user", "create", "--nickname", "root", "--email", "r2@example.com",
+                        "--password", PASSWORD, env=env)
+    assert duplicate.returncode == 1 and "nickname" in duplicate.stderr
+    invalid = run_cli("user", "create", "--nickname", "x", "--email", "nope",
+                      "--password", PASSWORD, env=env)
+    assert invalid.returncode == 2 and "email" in invalid.stderr
