@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import engineio
@@ -14,9 +15,10 @@ import socketio
 import uvicorn
 from engineio import async_socket, exceptions
 
+from pipechat.app import create_app
 from pipechat.realtime import engineio_writer
 from pipechat.realtime.broadcast import BroadcastManager, BroadcastRedisManager
-from support import REDIS_URL, need_service
+from support import REDIS_URL, make_settings, need_service
 
 NS = "/chats"
 WAIT = 20.0  # a ceiling for a hung server, never a measured duration
@@ -196,3 +198,13 @@ def test_patch_is_tied_to_the_known_engineio_source() -> None:
         assert type(socket) is async_socket.AsyncSocket
     finally:
         engineio_writer.PATCH_APPLIES = original
+
+
+@pytest.mark.parametrize("redis_url", [None, "redis://127.0.0.1:1/0"])
+def test_the_gateway_uses_the_broadcast_managers(redis_url: str | None,
+                                                  tmp_path: Path) -> None:
+    settings = make_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path,
+                             redis_url=redis_url, redis_channel=f"t-{uuid.uuid4().hex}")
+    manager = create_app(settings).engineio_server.manager
+    expected = BroadcastRedisManager if redis_url else BroadcastManager
+    assert type(manager) is expected

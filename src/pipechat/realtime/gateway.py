@@ -8,6 +8,8 @@ from typing import Any
 import socketio
 
 from pipechat.context import AppContext
+from pipechat.realtime import engineio_writer
+from pipechat.realtime.broadcast import BroadcastManager, BroadcastRedisManager
 from pipechat.realtime.codec import OrjsonCodec
 from pipechat.realtime.namespace import ACK_WANTED, ChatsNamespace
 from pipechat.realtime.publisher import RoomPublisher
@@ -27,6 +29,11 @@ class ChatServer(socketio.AsyncServer):  # type: ignore[misc]
             await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
         finally:
             ACK_WANTED.reset(token)
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: Any) -> Any:
+        # The engine.io socket exists but its writer has not started: swap in the quick poll.
+        engineio_writer.adopt(self.eio.sockets.get(eio_sid))
+        return await super()._handle_eio_connect(eio_sid, environ)
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         await super()._handle_eio_disconnect(eio_sid, reason)
@@ -56,12 +63,12 @@ class Gateway:
         await self.publisher.stop()
 
 
-def _client_manager(context: AppContext) -> socketio.AsyncManager | None:
+def _client_manager(context: AppContext) -> socketio.AsyncManager:
     settings = context.settings
     if not settings.redis_url:
-        return None
+        return BroadcastManager()
     # Several processes sharing this channel act as one server.
-    return socketio.AsyncRedisManager(settings.redis_url, channel=settings.redis_channel)
+    return BroadcastRedisManager(settings.redis_url, channel=settings.redis_channel)
 
 
 def build_gateway(context: AppContext) -> Gateway:
