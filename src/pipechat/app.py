@@ -23,7 +23,7 @@ from pipechat.context import AppContext
 from pipechat.errors import ChatError, ErrorCode
 from pipechat.health import router as health_router
 from pipechat.messages.router import router as messages_router
-from pipechat.messages.service import MessageWriter
+from pipechat.messages.writer import MessageWriter
 from pipechat.realtime.gateway import Gateway, build_gateway
 from pipechat.users.router import router as users_router
 

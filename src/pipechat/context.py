@@ -11,7 +11,7 @@ from pipechat.config import Settings
 from pipechat.db import Database
 
 if TYPE_CHECKING:
-    from pipechat.messages.service import MessageWriter
+    from pipechat.messages.writer import MessageWriter
 
 Publisher = Callable[[str, Any, list[int]], Awaitable[None]]
 

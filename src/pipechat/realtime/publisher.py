@@ -8,7 +8,7 @@ from typing import Any
 
 import socketio
 
-from pipechat.messages.service import SavedMessage
+from pipechat.messages.writer import SavedMessage
 
 log = logging.getLogger("pipechat.realtime")
 
