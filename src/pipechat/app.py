@@ -23,6 +23,7 @@ from pipechat.errors import ChatError, ErrorCode
 from pipechat.health import router as health_router
 from pipechat.realtime.gateway import build_gateway
 from pipechat.users.router import router as users_router
+from pipechat.web.router import install_web
 
 log = logging.getLogger("pipechat")
 
@@ -81,6 +82,7 @@ def create_fastapi(context: AppContext) -> FastAPI:
     _install_error_handlers(app)
     for router in (health_router.router, auth_router, users_router):
         app.include_router(router)
+    install_web(app, context.settings)
     return app
 
 

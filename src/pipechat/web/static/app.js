@@ -1,0 +1,328 @@
+// The pipechat web page: REST for accounts, chats and history; the official Socket.IO client
+// (loaded by index.html as the global `io`) for live messages. Text is only ever set with
+// textContent, so a message is shown exactly as typed and never parsed as HTML.
+
+import { ApiError, Session, errorText } from "./api.js";
+import { MessageList } from "./messages.js";
+
+const $ = (id) => document.getElementById(id);
+const PAGE_SIZE = 30;
+
+const state = {
+  me: null,
+  chats: new Map(), // id -> {chat, button}
+  chatsNext: null,
+  open: null, // {id, list: MessageList, loaded, olderNext}
+  socket: null,
+  everConnected: false,
+};
+const session = new Session((reason) => { showAuth(); notify(reason); });
+
+// ---- small view helpers -------------------------------------------------------------------
+
+function notify(text) {
+  $("notice-text").textContent = text;
+  $("notice").hidden = false;
+}
+
+function setConnection(kind, detail = "") {
+  const badge = $("connection");
+  badge.dataset.state = kind;
+  badge.textContent = kind;
+  badge.title = detail;
+}
+
+function reportError(error) {
+  notify(error instanceof Error ? error.message : String(error));
+}
+
+function showAuth() {
+  state.socket?.disconnect();
+  state.socket = null;
+  state.everConnected = false;
+  $("auth-view").hidden = false;
+  $("chat-view").hidden = true;
+  $("logout").hidden = true;
+  $("me").textContent = "";
+  setConnection("offline");
+}
+
+// ---- accounts -------------------------------------------------------------------------------
+
+async function start() {
+  $("notice").hidden = true;
+  try {
+    state.me = await session.get("/users/me");
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) session.clear();
+    showAuth();
+    if (!(error instanceof ApiError && error.status === 401)) reportError(error);
+    return;
+  }
+  session.scheduleRefresh();
+  $("auth-view").hidden = true;
+  $("chat-view").hidden = false;
+  $("logout").hidden = false;
+  $("me").textContent = `${state.me.nickname} (#${state.me.id})`;
+  state.chats.clear();
+  state.open = null;
+  $("chat-list").replaceChildren();
+  connectSocket();
+  await loadChats().catch(reportError);
+}
+
+function formSubmit(form, action) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      await action(new FormData(form));
+    } catch (error) {
+      reportError(error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+formSubmit($("login-form"), async (data) => {
+  await session.login(data.get("email"), data.get("password"));
+  await start();
+});
+formSubmit($("register-form"), async (data) => {
+  await session.register(data.get("nickname"), data.get("email"), data.get("password"));
+  await start();
+});
+$("logout").addEventListener("click", () => { session.clear(); showAuth(); });
+$("notice-close").addEventListener("click", () => { $("notice").hidden = true; });
+
+// ---- the socket ---------------------------------------------------------------------------
+
+function connectSocket() {
+  // `auth` as a function: every reconnect presents the current access token.
+  const socket = io("/chats", { auth: (send) => send({ token: session.accessToken }) });
+  state.socket = socket;
+  setConnection("reconnecting", "connecting");
+  socket.on("connect", () => {
+    setConnection("connected");
+    const again = state.everConnected;
+    state.everConnected = true;
+    if (again) loadChats().catch(reportError); // chat_created may have been missed
+    if (state.open) syncOpenChat(state.open).catch(reportError);
+  });
+  socket.on("disconnect", (reason) => {
+    setConnection(socket.active ? "reconnecting" : "offline", reason);
+  });
+  socket.on("connect_error", async (error) => {
+    const code = error.data?.code;
+    if (code === 111 && session.loggedIn) {
+      // The access token ran out while offline: refresh, then connect again.
+      try {
+        await session.refreshAccess();
+        socket.connect();
+      } catch (refreshError) {
+        reportError(refreshError);
+      }
+      return;
+    }
+    setConnection(socket.active ? "reconnecting" : "offline", error.message);
+    if (!socket.active) notify(`Cannot connect: ${error.message}`);
+  });
+  socket.io.on("reconnect_attempt", () => setConnection("reconnecting"));
+  socket.io.on("reconnect_failed", () => setConnection("offline", "gave up reconnecting"));
+  socket.on("receive_message", (message) => {
+    if (state.open?.id === message.chatId) state.open.list.add(message);
+    else state.chats.get(message.chatId)?.button.classList.add("unread");
+  });
+  socket.on("chat_created", (chat) => addChat(chat, true));
+  socket.on("exception", (error) => {
+    notify(`Server error ${error.code}: ${errorText(error)}`);
+  });
+}
+
+addEventListener("offline", () => setConnection("offline", "the browser is offline"));
+addEventListener("online", () => {
+  if (state.socket && !state.socket.connected) state.socket.connect();
+});
+
+/** Emit with an acknowledgement; resolves with `data` or throws the server's message. */
+function request(event, payload) {
+  return new Promise((resolve, reject) => {
+    state.socket.timeout(10_000).emit(event, payload, (timeout, ack) => {
+      if (timeout) reject(new Error(`${event}: no answer from the server`));
+      else if (ack?.status === "ok") resolve(ack.data);
+      else reject(new Error(`${errorText(ack)} (code ${ack?.code})`));
+    });
+  });
+}
+
+// ---- chats --------------------------------------------------------------------------------
+
+function chatLabel(chat) {
+  const others = chat.users.filter((user) => user.id !== state.me.id);
+  return others.length ? others.map((user) => user.nickname).join(", ") : "just you";
+}
+
+function addChat(chat, newest = false) {
+  if (state.chats.has(chat.id)) return;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.dataset.chatId = chat.id;
+  const name = document.createElement("span");
+  name.textContent = chatLabel(chat);
+  const id = document.createElement("span");
+  id.className = "chat-id";
+  id.textContent = `#${chat.id}`;
+  button.append(name, id);
+  button.addEventListener("click", () => openChat(chat.id).catch(reportError));
+  const item = document.createElement("li");
+  item.append(button);
+  if (newest) $("chat-list").prepend(item);
+  else $("chat-list").append(item);
+  state.chats.set(chat.id, { chat, button });
+}
+
+async function loadChats(url = "/chats") {
+  const page = await session.get(url);
+  page.data.forEach((chat) => addChat(chat));
+  // After a reconnect, only the first page is reloaded; keep an older "more" link if any.
+  if (url !== "/chats" || !state.everConnected || state.chatsNext === null) {
+    state.chatsNext = page.next;
+  }
+  $("more-chats").hidden = !state.chatsNext;
+}
+
+$("more-chats").addEventListener("click", () => loadChats(state.chatsNext).catch(reportError));
+
+/** Ids from "alice, 12 bob": numbers are ids, anything else a nickname to look up. */
+async function resolveUsers(text) {
+  const words = text.split(/[\s,]+/).filter(Boolean);
+  return Promise.all(words.map(async (word) => {
+    if (/^\d+$/.test(word)) return Number(word);
+    return (await session.get(`/users/by-nickname/${encodeURIComponent(word)}`)).id;
+  }));
+}
+
+formSubmit($("new-chat-form"), async () => {
+  const userIds = await resolveUsers($("new-chat-users").value);
+  const chat = await session.request("POST", "/chats", { userIds });
+  addChat(chat, true);
+  $("new-chat-users").value = "";
+  await openChat(chat.id);
+});
+
+// ---- the open chat ------------------------------------------------------------------------
+
+async function openChat(chatId) {
+  const entry = state.chats.get(chatId);
+  if (state.open?.id === chatId) {
+    $("chat-view").dataset.pane = "chat";
+    return;
+  }
+  const previous = state.open;
+  if (previous && state.socket?.connected) {
+    request("leave_chat", { chatIds: [previous.id] }).catch(() => {});
+  }
+  for (const { button } of state.chats.values()) button.removeAttribute("aria-current");
+  entry?.button.setAttribute("aria-current", "true");
+  entry?.button.classList.remove("unread");
+  $("chat-title").textContent = entry ? `${chatLabel(entry.chat)} · #${chatId}` : `#${chatId}`;
+  $("chat-view").dataset.pane = "chat";
+  $("send-form").hidden = false;
+  $("load-older").hidden = true;
+  const open = { id: chatId, list: new MessageList($("messages"), state.me.id, retrySend),
+                 loaded: false, olderNext: null };
+  state.open = open;
+  if (state.socket?.connected) await syncOpenChat(open);
+}
+
+/** Join the room first, then read history, so nothing falls between the two. */
+async function syncOpenChat(open) {
+  await request("enter_chat", { chatIds: [open.id] });
+  if (state.open !== open) return;
+  if (!open.loaded) await loadNewest(open);
+  else await catchUp(open);
+  open.list.resendUnconfirmed((pending) => sendPending(open, pending));
+}
+
+async function loadNewest(open) {
+  const page = await session.get(
+    `/chats/${open.id}/messages?order__createdAt=DESC&take=${PAGE_SIZE}`);
+  if (state.open !== open) return;
+  open.list.addOlder(page.data);
+  open.loaded = true;
+  open.olderNext = page.next;
+  $("load-older").hidden = !page.next;
+  open.list.scrollToEnd();
+}
+
+/** After a reconnect: everything newer than the newest message shown, page by page. */
+async function catchUp(open) {
+  let url = `/chats/${open.id}/messages?order__createdAt=ASC&take=100` +
+    `&where__id__more_than=${open.list.newestId}`;
+  while (url && state.open === open) {
+    const page = await session.get(url);
+    page.data.forEach((message) => open.list.add(message));
+    url = page.next;
+  }
+}
+
+$("load-older").addEventListener("click", async () => {
+  const open = state.open;
+  if (!open?.olderNext) return;
+  try {
+    const page = await session.get(open.olderNext);
+    if (state.open !== open) return;
+    open.list.addOlder(page.data);
+    open.olderNext = page.next;
+    $("load-older").hidden = !page.next;
+  } catch (error) {
+    reportError(error);
+  }
+});
+
+$("back").addEventListener("click", () => { $("chat-view").dataset.pane = "list"; });
+
+// ---- sending ------------------------------------------------------------------------------
+
+function newClientMessageId() {
+  // getRandomValues works on plain http too, where crypto.randomUUID does not exist.
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+function sendPending(open, pending) {
+  // Retries reuse the clientMessageId: the server answers a repeat with the first message.
+  const payload = { chatId: open.id, message: pending.text, clientMessageId: pending.clientId };
+  const current = open.list.begin(pending);
+  request("send_message", payload)
+    .then((message) => open.list.confirm(pending.clientId, message))
+    .catch((error) => { if (current()) open.list.fail(pending.clientId, error.message); });
+}
+
+function retrySend(clientId) {
+  const open = state.open;
+  const pending = open?.list.retry(clientId);
+  if (pending && state.socket?.connected) sendPending(open, pending);
+}
+
+formSubmit($("send-form"), async () => {
+  const input = $("message-input");
+  const open = state.open;
+  if (!open || !input.value) return;
+  const pending = open.list.addPending(newClientMessageId(), input.value, state.me);
+  input.value = "";
+  // While disconnected the message waits as pending and goes out on reconnect.
+  if (state.socket?.connected) sendPending(open, pending);
+});
+
+$("message-input").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey) {
+    event.preventDefault();
+    $("send-form").requestSubmit();
+  }
+});
+
+if (session.loggedIn) start();
+else showAuth();
