@@ -1,0 +1,125 @@
+"""The group-commit writer on a real database: order, idempotency, failure, shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from pipechat.chats.models import Chat, chat_members
+from pipechat.db import Database
+from pipechat.errors import ChatError, ErrorCode
+from pipechat.messages.models import Message
+from pipechat.messages.service import MessageWriter, SavedMessage
+from pipechat.users.models import User
+from support import make_settings
+
+
+@pytest.fixture
+async def db(database_url: str, tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(make_settings(database_url, tmp_path))
+    yield database
+    await database.dispose()
+
+
+async def make_chat(db: Database, nicknames: list[str]) -> tuple[int, list[int]]:
+    async with db.write() as session:
+        users = [User(nickname=n, email=f"{n}@example.com", password_hash="x") for n in nicknames]
+        chat = Chat()
+        session.add_all([*users, chat])
+        await session.flush()
+        await session.execute(chat_members.insert(),
+                              [{"chat_id": chat.id, "user_id": u.id} for u in users])
+        return chat.id, [u.id for u in users]
+
+
+async def stored(db: Database, chat_id: int) -> list[Message]:
+    async with db.read() as session:
+        return list(await session.scalars(
+            select(Message).where(Message.chat_id == chat_id).order_by(Message.id)))
+
+
+async def test_messages_are_saved_in_submission_order(db: Database) -> None:
+    published: list[SavedMessage] = []
+    writer = MessageWriter(db, on_saved=published.extend)
+    writer.start()
+    chat_id, (alice, _bob) = await make_chat(db, ["alice", "bob"])
+    futures = [writer.submit(chat_id, alice, "alice", f"m{i}", None) for i in range(50)]
+    saved = await asyncio.gather(*futures)
+    await writer.stop()
+    assert [s.message for s in saved] == [f"m{i}" for i in range(50)]
+    assert [s.id for s in saved] == sorted(s.id for s in saved)
+    assert [m.message for m in await stored(db, chat_id)] == [f"m{i}" for i in range(50)]
+    assert [p.id for p in published] == [s.id for s in saved]
+    assert all(m.author_id == alice for m in await stored(db, chat_id))
+
+
+async def test_client_message_id_is_idempotent_within_and_across_batches(db: Database) -> None:
+    published: list[SavedMessage] = []
+    writer = MessageWriter(db, on_saved=published.extend)
+    writer.start()
+    chat_id, (alice, bob) = await make_chat(db, ["alice", "bob"])
+    first, again_same_batch, bobs = await asyncio.gather(
+        writer.submit(chat_id, alice, "alice", "hello", "c-1"),
+        writer.submit(chat_id, alice, "alice", "hello", "c-1"),
+        writer.submit(chat_id, bob, "bob", "hello", "c-1"),  # same id, other author: distinct
+    )
+    later = await writer.submit(chat_id, alice, "alice", "hello again", "c-1")
+    await writer.stop()
+    assert first.created and not again_same_batch.created and not later.created
+    assert again_same_batch.id == first.id == later.id and later.message == "hello"
+    assert bobs.created and bobs.id != first.id
+    assert len(await stored(db, chat_id)) == 2
+    assert sorted(p.id for p in published) == sorted([first.id, bobs.id])
+
+
+async def test_failed_commit_rejects_every_message_and_stores_none(db: Database) -> None:
+    writer = MessageWriter(db)
+    writer.start()
+    chat_id, (alice, _) = await make_chat(db, ["alice", "bob"])
+    # A chat id that does not exist violates the foreign key: the whole batch must fail alone.
+    ok = writer.submit(chat_id, alice, "alice", "fine", None)
+    await ok
+    bad = writer.submit(999_999, alice, "alice", "orphan", None)
+    with pytest.raises(ChatError) as caught:
+        await bad
+    assert caught.value.code == ErrorCode.SERVICE_UNAVAILABLE
+    after = await writer.submit(chat_id, alice, "alice", "still works", None)
+    await writer.stop()
+    assert after.created
+    async with db.read() as session:
+        orphans = await session.scalar(
+            select(func.count()).select_from(Message).where(Message.chat_id == 999_999))
+    assert orphans == 0
+    assert [m.message for m in await stored(db, chat_id)] == ["fine", "still works"]
+
+
+async def test_stop_flushes_accepted_messages_and_refuses_new_ones(db: Database) -> None:
+    writer = MessageWriter(db)
+    writer.start()
+    chat_id, (alice, _) = await make_chat(db, ["alice", "bob"])
+    futures = [writer.submit(chat_id, alice, "alice", f"m{i}", None) for i in range(20)]
+    await writer.stop()
+    assert all(f.done() and not f.exception() for f in futures)
+    assert len(await stored(db, chat_id)) == 20
+    with pytest.raises(ChatError) as caught:
+        writer.submit(chat_id, alice, "alice", "late", None)
+    assert caught.value.code == ErrorCode.SERVICE_UNAVAILABLE
+
+
+async def test_one_bad_message_does_not_sink_its_batch(db: Database) -> None:
+    writer = MessageWriter(db)
+    writer.start()
+    chat_id, (alice, _) = await make_chat(db, ["alice", "bob"])
+    results = await asyncio.gather(
+        writer.submit(chat_id, alice, "alice", "before", None),
+        writer.submit(999_999, alice, "alice", "orphan", None),
+        writer.submit(chat_id, alice, "alice", "after", None),
+        return_exceptions=True,
+    )
+    await writer.stop()
+    assert isinstance(results[1], ChatError)
+    assert [m.message for m in await stored(db, chat_id)] == ["before", "after"]
