@@ -7,6 +7,7 @@ import { MessageList } from "./messages.js";
 
 const $ = (id) => document.getElementById(id);
 const PAGE_SIZE = 30;
+const OPEN_CHAT_KEY = "pipechat.openChat";
 
 const state = {
   me: null,
@@ -69,6 +70,9 @@ async function start() {
   $("chat-list").replaceChildren();
   connectSocket();
   await loadChats().catch(reportError);
+  // A reload reopens the chat that was open.
+  const reopen = Number(sessionStorage.getItem(OPEN_CHAT_KEY));
+  if (state.chats.has(reopen)) await openChat(reopen).catch(reportError);
 }
 
 function formSubmit(form, action) {
@@ -94,12 +98,22 @@ formSubmit($("register-form"), async (data) => {
   await session.register(data.get("nickname"), data.get("email"), data.get("password"));
   await start();
 });
-$("logout").addEventListener("click", () => { session.clear(); showAuth(); });
+$("logout").addEventListener("click", () => {
+  session.clear();
+  sessionStorage.removeItem(OPEN_CHAT_KEY);
+  showAuth();
+});
 $("notice-close").addEventListener("click", () => { $("notice").hidden = true; });
 
 // ---- the socket ---------------------------------------------------------------------------
 
 function connectSocket() {
+  if (typeof io !== "function") {
+    const src = document.querySelector("script[integrity]")?.src;
+    notify(`The Socket.IO client library did not load (${src}); live chat is unavailable.`);
+    setConnection("offline", "no Socket.IO client");
+    return;
+  }
   // `auth` as a function: every reconnect presents the current access token.
   const socket = io("/chats", { auth: (send) => send({ token: session.accessToken }) });
   state.socket = socket;
@@ -234,16 +248,22 @@ async function openChat(chatId) {
   const open = { id: chatId, list: new MessageList($("messages"), state.me.id, retrySend),
                  loaded: false, olderNext: null };
   state.open = open;
+  sessionStorage.setItem(OPEN_CHAT_KEY, String(chatId));
+  $("chat-view").dataset.synced = "false";
   if (state.socket?.connected) await syncOpenChat(open);
 }
 
 /** Join the room first, then read history, so nothing falls between the two. */
 async function syncOpenChat(open) {
+  $("chat-view").dataset.synced = "false";
   await request("enter_chat", { chatIds: [open.id] });
   if (state.open !== open) return;
   if (!open.loaded) await loadNewest(open);
   else await catchUp(open);
+  if (state.open !== open) return;
   open.list.resendUnconfirmed((pending) => sendPending(open, pending));
+  // Marks the chat as live and complete (tests wait for it too).
+  $("chat-view").dataset.synced = "true";
 }
 
 async function loadNewest(open) {

@@ -46,6 +46,7 @@ export class MessageList {
 
   /** Place a saved message by id, before any pending ones. */
   insert(item, id) {
+    item.remove(); // a confirmed pending item moves to its place among the saved ones
     item.dataset.id = id;
     let after = this.element.lastElementChild;
     while (after && (!after.dataset.id || Number(after.dataset.id) > id)) {
