@@ -104,6 +104,16 @@ describe("two users chatting in Chromium", () => {
     assert.deepEqual(await texts(pageB), sent);
   });
 
+  it("shows `exception` events from the server", async () => {
+    // The page always asks for acks; an emit without one makes the server use `exception`.
+    await pageB.evaluate(() => window.pipechat.socket.emit("enter_chat", { chatIds: [999] }));
+    const notice = pageB.locator("#notice-text", { hasText: "Server error 100" });
+    await notice.waitFor();
+    assert.match(await notice.textContent(), /999/);
+    await pageB.locator("#notice-close").click();
+    await pageB.locator("#notice").waitFor({ state: "hidden" });
+  });
+
   it("takes screenshots of the conversation", async () => {
     const shots = [];
     for (const [name, page] of [["alice", pageA], ["bob", pageB]]) {
@@ -202,16 +212,43 @@ describe("the default page (pinned CDN client)", () => {
     browser = await launchChromium();
   });
 
+  /** A page that cannot reach beyond loopback: this machine has no internet; make it certain. */
+  async function offlinePage() {
+    const context = await browser.newContext();
+    await context.route(/^https?:\/\/(?!127\.0\.0\.1)/, (route) => route.abort());
+    return context.newPage();
+  }
+
   after(async () => {
     await browser?.close();
     await server?.stop();
   });
 
+  it("shows the server's message when registering or logging in fails", async () => {
+    const page = await offlinePage();
+    await page.goto(server.url);
+    const register = page.locator("#register-form");
+    await register.locator("[name=nickname]").fill("dave");
+    await register.locator("[name=email]").fill("dave@example.com");
+    await register.locator("[name=password]").fill("correct horse battery");
+    await register.locator("button[type=submit]").click();
+    await page.locator("#me", { hasText: "dave" }).waitFor();
+    await page.locator("#logout").click();
+    await register.locator("[name=email]").fill("dave2@example.com");
+    await register.locator("button[type=submit]").click();
+    await page.locator("#notice-text", { hasText: "nickname: this nickname is already taken" })
+      .waitFor();
+    const login = page.locator("#login-form");
+    await login.locator("[name=email]").fill("dave@example.com");
+    await login.locator("[name=password]").fill("not the password");
+    await login.locator("button[type=submit]").click();
+    await page.locator("#notice-text", { hasText: "the email or password is wrong" }).waitFor();
+    assert.equal(await page.locator("#chat-view").isHidden(), true);
+    await page.context().close();
+  });
+
   it("says so clearly when the client library cannot be loaded", async () => {
-    const context = await browser.newContext();
-    // This machine has no internet; make that certain and quick.
-    await context.route(/^https?:\/\/(?!127\.0\.0\.1)/, (route) => route.abort());
-    const page = await context.newPage();
+    const page = await offlinePage();
     await page.goto(server.url);
     await page.locator("#register-form [name=nickname]").fill("carol");
     await page.locator("#register-form [name=email]").fill("carol@example.com");
@@ -222,6 +259,6 @@ describe("the default page (pinned CDN client)", () => {
     assert.equal(await page.locator("#connection").getAttribute("data-state"), "offline");
     await page.screenshot({ path: join(ARTIFACTS, "cdn-unreachable.png") });
     writeFileSync(join(ARTIFACTS, "cdn-page.html"), await page.content());
-    await context.close();
+    await page.context().close();
   });
 });

@@ -344,5 +344,10 @@ $("message-input").addEventListener("keydown", (event) => {
   }
 });
 
+// For debugging from the console (and for the browser test): the live socket.
+Object.defineProperty(window, "pipechat", { value: Object.freeze({
+  get socket() { return state.socket; },
+}) });
+
 if (session.loggedIn) start();
 else showAuth();
