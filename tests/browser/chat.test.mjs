@@ -195,6 +195,39 @@ describe("two users chatting in Chromium", () => {
     assert.deepEqual(await texts(pageB), sent);
   });
 
+  it("'More chats' follows the list's next link", async () => {
+    const token = await pageA.evaluate(
+      () => JSON.parse(sessionStorage.getItem("pipechat.tokens")).accessToken);
+    const api = (path, init = {}) => fetch(`${server.url}${path}`, {
+      ...init, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    }).then((response) => response.json());
+    const bobId = (await api(`/users/by-nickname/${BOB}`)).id;
+    const create = () => api("/chats", { method: "POST", body: JSON.stringify({ userIds: [bobId] }) });
+    // Whatever the page size: fill the first page, then one chat more for a second page.
+    let total = (await api("/chats")).data.length;
+    while (!(await api("/chats")).next) {
+      await create();
+      total += 1;
+    }
+    await create();
+    total += 1;
+    await pageB.reload();
+    await pageB.locator('#chat-view[data-synced="true"]').waitFor();
+    // On a phone the open chat fills the screen; "back" shows the list.
+    assert.equal(await pageB.locator("#chat-list").isVisible(), false);
+    await pageB.locator("#back").click();
+    assert.ok(await pageB.locator("#chat-list").isVisible());
+    assert.ok(await pageB.locator("#chat-list li").count() < total);
+    await pageB.locator("#more-chats").click();
+    await pageB.locator("#chat-list li").nth(total - 1).waitFor();
+    while (await pageB.locator("#more-chats").isVisible()) {
+      const shown = await pageB.locator("#chat-list li").count();
+      await pageB.locator("#more-chats").click();
+      await pageB.locator("#chat-list li").nth(shown).waitFor();
+    }
+    assert.equal(await pageB.locator("#chat-list li").count(), total);
+  });
+
   it("never loaded anything from outside the server and threw no page errors", () => {
     for (const { report } of [alice, bob]) {
       assert.deepEqual(report.foreignRequests, []);

@@ -3,6 +3,7 @@
 // textContent, so a message is shown exactly as typed and never parsed as HTML.
 
 import { ApiError, Session, errorText } from "./api.js";
+import { ChatList, resolveUsers } from "./chats.js";
 import { MessageList } from "./messages.js";
 
 const $ = (id) => document.getElementById(id);
@@ -11,13 +12,15 @@ const OPEN_CHAT_KEY = "pipechat.openChat";
 
 const state = {
   me: null,
-  chats: new Map(), // id -> {chat, button}
-  chatsNext: null,
   open: null, // {id, list: MessageList, loaded, olderNext}
   socket: null,
   everConnected: false,
 };
 const session = new Session((reason) => { showAuth(); notify(reason); });
+const chats = new ChatList($("chat-list"), $("more-chats"), session, {
+  onOpen: (chatId) => openChat(chatId).catch(reportError),
+  onError: (error) => reportError(error),
+});
 
 // ---- small view helpers -------------------------------------------------------------------
 
@@ -65,14 +68,13 @@ async function start() {
   $("chat-view").hidden = false;
   $("logout").hidden = false;
   $("me").textContent = `${state.me.nickname} (#${state.me.id})`;
-  state.chats.clear();
+  chats.reset(state.me.id);
   state.open = null;
-  $("chat-list").replaceChildren();
   connectSocket();
-  await loadChats().catch(reportError);
+  await chats.load().catch(reportError);
   // A reload reopens the chat that was open.
   const reopen = Number(sessionStorage.getItem(OPEN_CHAT_KEY));
-  if (state.chats.has(reopen)) await openChat(reopen).catch(reportError);
+  if (chats.has(reopen)) await openChat(reopen).catch(reportError);
 }
 
 function formSubmit(form, action) {
@@ -122,7 +124,7 @@ function connectSocket() {
     setConnection("connected");
     const again = state.everConnected;
     state.everConnected = true;
-    if (again) loadChats().catch(reportError); // chat_created may have been missed
+    if (again) chats.load("/chats", { refresh: true }).catch(reportError);
     if (state.open) syncOpenChat(state.open).catch(reportError);
   });
   socket.on("disconnect", (reason) => {
@@ -147,9 +149,9 @@ function connectSocket() {
   socket.io.on("reconnect_failed", () => setConnection("offline", "gave up reconnecting"));
   socket.on("receive_message", (message) => {
     if (state.open?.id === message.chatId) state.open.list.add(message);
-    else state.chats.get(message.chatId)?.button.classList.add("unread");
+    else chats.markUnread(message.chatId);
   });
-  socket.on("chat_created", (chat) => addChat(chat, true));
+  socket.on("chat_created", (chat) => chats.add(chat, true));
   socket.on("exception", (error) => {
     notify(`Server error ${error.code}: ${errorText(error)}`);
   });
@@ -173,55 +175,10 @@ function request(event, payload) {
 
 // ---- chats --------------------------------------------------------------------------------
 
-function chatLabel(chat) {
-  const others = chat.users.filter((user) => user.id !== state.me.id);
-  return others.length ? others.map((user) => user.nickname).join(", ") : "just you";
-}
-
-function addChat(chat, newest = false) {
-  if (state.chats.has(chat.id)) return;
-  const button = document.createElement("button");
-  button.type = "button";
-  button.dataset.chatId = chat.id;
-  const name = document.createElement("span");
-  name.textContent = chatLabel(chat);
-  const id = document.createElement("span");
-  id.className = "chat-id";
-  id.textContent = `#${chat.id}`;
-  button.append(name, id);
-  button.addEventListener("click", () => openChat(chat.id).catch(reportError));
-  const item = document.createElement("li");
-  item.append(button);
-  if (newest) $("chat-list").prepend(item);
-  else $("chat-list").append(item);
-  state.chats.set(chat.id, { chat, button });
-}
-
-async function loadChats(url = "/chats") {
-  const page = await session.get(url);
-  page.data.forEach((chat) => addChat(chat));
-  // After a reconnect, only the first page is reloaded; keep an older "more" link if any.
-  if (url !== "/chats" || !state.everConnected || state.chatsNext === null) {
-    state.chatsNext = page.next;
-  }
-  $("more-chats").hidden = !state.chatsNext;
-}
-
-$("more-chats").addEventListener("click", () => loadChats(state.chatsNext).catch(reportError));
-
-/** Ids from "alice, 12 bob": numbers are ids, anything else a nickname to look up. */
-async function resolveUsers(text) {
-  const words = text.split(/[\s,]+/).filter(Boolean);
-  return Promise.all(words.map(async (word) => {
-    if (/^\d+$/.test(word)) return Number(word);
-    return (await session.get(`/users/by-nickname/${encodeURIComponent(word)}`)).id;
-  }));
-}
-
 formSubmit($("new-chat-form"), async () => {
-  const userIds = await resolveUsers($("new-chat-users").value);
+  const userIds = await resolveUsers(session, $("new-chat-users").value);
   const chat = await session.request("POST", "/chats", { userIds });
-  addChat(chat, true);
+  chats.add(chat, true);
   $("new-chat-users").value = "";
   await openChat(chat.id);
 });
@@ -229,7 +186,6 @@ formSubmit($("new-chat-form"), async () => {
 // ---- the open chat ------------------------------------------------------------------------
 
 async function openChat(chatId) {
-  const entry = state.chats.get(chatId);
   if (state.open?.id === chatId) {
     $("chat-view").dataset.pane = "chat";
     return;
@@ -238,10 +194,8 @@ async function openChat(chatId) {
   if (previous && state.socket?.connected) {
     request("leave_chat", { chatIds: [previous.id] }).catch(() => {});
   }
-  for (const { button } of state.chats.values()) button.removeAttribute("aria-current");
-  entry?.button.setAttribute("aria-current", "true");
-  entry?.button.classList.remove("unread");
-  $("chat-title").textContent = entry ? `${chatLabel(entry.chat)} · #${chatId}` : `#${chatId}`;
+  chats.select(chatId);
+  $("chat-title").textContent = `${chats.label(chatId)} · #${chatId}`;
   $("chat-view").dataset.pane = "chat";
   $("send-form").hidden = false;
   $("load-older").hidden = true;
