@@ -17,10 +17,12 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipechat.auth.router import router as auth_router
+from pipechat.chats.router import router as chats_router
 from pipechat.config import Settings
 from pipechat.context import AppContext
 from pipechat.errors import ChatError, ErrorCode
 from pipechat.health import router as health_router
+from pipechat.messages.router import router as messages_router
 from pipechat.realtime.gateway import build_gateway
 from pipechat.users.router import router as users_router
 from pipechat.web.router import install_web
@@ -80,7 +82,7 @@ def create_fastapi(context: AppContext) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=context.settings.cors_origins,
                            allow_methods=["*"], allow_headers=["*"])
     _install_error_handlers(app)
-    for router in (health_router.router, auth_router, users_router):
+    for router in (health_router.router, auth_router, users_router, chats_router, messages_router):
         app.include_router(router)
     install_web(app, context.settings)
     return app

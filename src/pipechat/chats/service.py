@@ -13,6 +13,7 @@ from pipechat.chats.schemas import ChatPublic
 from pipechat.context import AppContext
 from pipechat.db import Database
 from pipechat.errors import ChatError, ErrorCode
+from pipechat.pagination import PageQuery, owned_by, select_page, select_total
 from pipechat.users.models import User
 
 
@@ -115,3 +116,36 @@ async def do_create_chat(context: AppContext, creator: User, user_ids: list[int]
     await context.publish_to_users("chat_created", public.model_dump(mode="json", by_alias=True),
                                    member_ids)
     return public
+
+
+async def access_chat_summary(session: AsyncSession, chat_id: int, user_id: int) -> Chat:
+    """The chat without its users, in one query: missing -> 100, caller not a member -> 101."""
+    row = (await session.execute(
+        select(Chat, chat_members.c.user_id)
+        .outerjoin(chat_members, (chat_members.c.chat_id == Chat.id)
+                   & (chat_members.c.user_id == user_id))
+        .where(Chat.id == chat_id)
+    )).first()
+    if row is None:
+        raise ChatError(ErrorCode.CHAT_NOT_FOUND, f"chat {chat_id} does not exist")
+    if row[1] is None:
+        raise ChatError(ErrorCode.NOT_CHAT_MEMBER, f"you are not a member of chat {chat_id}")
+    chat: Chat = row[0]
+    return chat
+
+
+async def list_user_chats(session: AsyncSession, user_id: int,
+                          query: PageQuery) -> tuple[list[Chat], int | None]:
+    """One page of the chats `user_id` is in, with their users; the total in page mode."""
+    dialect = session.get_bind().dialect.name
+    member_of = (select(Chat).join(chat_members, chat_members.c.chat_id == Chat.id)
+                 .where(owned_by(chat_members.c.user_id, user_id, dialect)))
+    chats = list(await session.scalars(
+        select_page(member_of, chat_members.c.chat_id, query, chat_members.c.user_id)
+        .options(selectinload(Chat.users))
+    ))
+    total = None
+    if query.page is not None:
+        total = int(await session.scalar(select_total(member_of, chat_members.c.chat_id,
+                                                      query)) or 0)
+    return chats, total

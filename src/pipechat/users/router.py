@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from pipechat.auth.dependencies import Context, CurrentUser
-from pipechat.errors import error_responses
+from pipechat.errors import AUTH_ERRORS, error_responses
 from pipechat.users.schemas import Author, UserPublic
 from pipechat.users.service import access_user_by_nickname
 
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/users", tags=["users"])
 NicknamePath = Annotated[str, Path(min_length=1, max_length=20)]
 
 
-@router.get("/me", response_model=UserPublic)
+@router.get("/me", response_model=UserPublic, responses=AUTH_ERRORS)
 async def read_me(user: CurrentUser) -> UserPublic:
     """The user the access token belongs to."""
     return UserPublic.model_validate(user)
