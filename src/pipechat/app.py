@@ -23,7 +23,8 @@ from pipechat.context import AppContext
 from pipechat.errors import ChatError, ErrorCode
 from pipechat.health import router as health_router
 from pipechat.messages.router import router as messages_router
-from pipechat.realtime.gateway import build_gateway
+from pipechat.messages.service import MessageWriter
+from pipechat.realtime.gateway import Gateway, build_gateway
 from pipechat.users.router import router as users_router
 from pipechat.web.router import install_web
 
@@ -65,14 +66,24 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error.rest_body(), status_code=error.status)
 
 
-def create_fastapi(context: AppContext) -> FastAPI:
-    """The REST application, without the Socket.IO wrapper."""
+def create_fastapi(context: AppContext, gateway: Gateway | None = None) -> FastAPI:
+    """The REST application, without the Socket.IO wrapper (whose lifecycle it runs)."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        writer = MessageWriter(context.db,
+                               on_saved=gateway.publisher.on_saved if gateway else None)
+        context.message_writer = writer
+        writer.start()
+        if gateway is not None:
+            gateway.start()
         try:
             yield
         finally:
+            # Accepted messages are committed, then delivered, before the database goes.
+            await writer.stop()
+            if gateway is not None:
+                await gateway.stop()
             await context.db.dispose()
 
     app = FastAPI(title="pipechat", version="0.1.0", lifespan=lifespan,
@@ -92,8 +103,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     """The whole server: REST under `/`, Socket.IO under `/socket.io` (namespace `/chats`)."""
     settings = settings or Settings()
     context = AppContext.from_settings(settings)
-    api = create_fastapi(context)
     gateway = build_gateway(context)
-    asgi = socketio.ASGIApp(gateway, other_asgi_app=api, socketio_path="socket.io")
+    api = create_fastapi(context, gateway)
+    asgi = socketio.ASGIApp(gateway.server, other_asgi_app=api, socketio_path="socket.io")
     asgi.state = context  # lets tests and the CLI reach the context of a built app
     return asgi

@@ -37,6 +37,8 @@ class SavedMessage:
     client_message_id: str | None
     created_at: datetime
     created: bool = True
+    # Opaque tag of whoever submitted it (the gateway puts the sender's socket id here).
+    origin: str | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """The camelCase object of `receive_message` and the send acknowledgement."""
@@ -60,6 +62,7 @@ class PendingMessage:
     text: str
     client_message_id: str | None
     future: asyncio.Future[SavedMessage] = field(repr=False)
+    origin: str | None = None
     accepted_at: float = field(default_factory=time.perf_counter)
 
     @property
@@ -115,13 +118,14 @@ class MessageWriter:
             self._task = None
 
     def submit(self, chat_id: int, author_id: int, author_nickname: str, text: str,
-               client_message_id: str | None) -> asyncio.Future[SavedMessage]:
+               client_message_id: str | None,
+               origin: str | None = None) -> asyncio.Future[SavedMessage]:
         """Queue a message; the future resolves after its commit. Order of calls is kept."""
         if self._closing:
             raise ChatError(ErrorCode.SERVICE_UNAVAILABLE, "the server is shutting down")
         future: asyncio.Future[SavedMessage] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(PendingMessage(chat_id, author_id, author_nickname, text,
-                                              client_message_id, future))
+                                              client_message_id, future, origin))
         return future
 
     async def _run(self) -> None:
@@ -219,7 +223,7 @@ class MessageWriter:
             ids = list(result.scalars().all())
         saved_by_pending = {
             id(p): SavedMessage(new_id, p.chat_id, p.author_id, p.author_nickname, p.text,
-                                p.client_message_id, now)
+                                p.client_message_id, now, origin=p.origin)
             for p, new_id in zip(fresh, ids, strict=True)
         }
         return [self._result_for(p, saved_by_pending, first_of_key, earlier) for p in batch]

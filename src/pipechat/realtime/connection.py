@@ -1,0 +1,47 @@
+"""Who is behind a socket, and authenticating them at connect."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipechat.auth.service import access_user_by_token, parse_authorization
+from pipechat.context import AppContext
+from pipechat.errors import ChatError, ErrorCode
+from pipechat.realtime.ratelimit import TokenBucket
+from pipechat.users.models import User
+
+
+@dataclass(slots=True)
+class Connection:
+    """One authenticated socket: its user, its rate limit and its send order."""
+
+    user: User
+    bucket: TokenBucket
+    # Held from validation to submit, so one socket's messages keep the order they were sent
+    # in, while other sockets (and this socket's commit waits) run concurrently.
+    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def _token_from(environ: dict[str, Any], auth: Any) -> str:
+    """The access token of a handshake: `auth.token` first, else `Authorization: Bearer`."""
+    if auth is not None:
+        if not isinstance(auth, dict) or not isinstance(auth.get("token"), str | None):
+            raise ChatError(ErrorCode.UNAUTHENTICATED, "auth must be an object {token: string}")
+        if auth.get("token"):
+            return str(auth["token"])
+    header = environ.get("HTTP_AUTHORIZATION")
+    if not header:
+        raise ChatError(ErrorCode.UNAUTHENTICATED,
+                        "an access token is required: auth {token} or Authorization: Bearer")
+    return parse_authorization(header, "Bearer")
+
+
+async def access_connection(context: AppContext, environ: dict[str, Any], auth: Any) -> Connection:
+    """The connection of a valid access token whose user exists; a 11x ChatError otherwise."""
+    token = _token_from(environ, auth)
+    async with context.db.read() as session:
+        user = await access_user_by_token(session, context.tokens, token, "access")
+    settings = context.settings
+    return Connection(user, TokenBucket(settings.rate_limit_per_second, settings.rate_limit_burst))

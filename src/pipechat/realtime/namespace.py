@@ -1,0 +1,147 @@
+"""The `/chats` namespace: connect, the four client events, acks and `exception`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any
+
+import socketio
+from socketio.exceptions import ConnectionRefusedError as RefuseConnection
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from pipechat.chats.schemas import ChatCreate, ChatIds
+from pipechat.chats.service import MembershipCache, access_chat_ids, do_create_chat
+from pipechat.context import AppContext
+from pipechat.errors import ChatError, ErrorCode
+from pipechat.messages.schemas import MessageCreate
+from pipechat.messages.service import check_message_text
+from pipechat.realtime.connection import Connection, access_connection
+from pipechat.realtime.payloads import parse_payload
+from pipechat.realtime.publisher import NAMESPACE, chat_room, user_room
+
+log = logging.getLogger("pipechat.realtime")
+
+# Set by the server around each client event: whether the client asked for an ack. None means
+# the call did not come from a client event (the server's own connect/disconnect).
+ACK_WANTED: ContextVar[bool | None] = ContextVar("ack_wanted", default=None)
+
+Handler = Callable[[str, Connection, tuple[Any, ...]], Awaitable[Any]]
+
+
+def _unavailable() -> ChatError:
+    return ChatError(ErrorCode.SERVICE_UNAVAILABLE, "the database is unavailable, retry")
+
+
+def _refusal(error: ChatError) -> RefuseConnection:
+    """What the client's `connect_error` gets: `err.message` and `err.data = {code, message}`."""
+    return RefuseConnection(error.message, {"code": int(error.code), "message": error.message})
+
+
+class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
+    """Handlers of `/chats`; every reply is an ack or, without one, an `exception` event."""
+
+    def __init__(self, context: AppContext) -> None:
+        super().__init__(NAMESPACE)
+        self._context = context
+        self._connections: dict[str, Connection] = {}
+        self._members = MembershipCache()
+        self._handlers: dict[str, Handler] = {
+            "create_chat": self._create_chat,
+            "enter_chat": self._enter_chat,
+            "leave_chat": self._leave_chat,
+            "send_message": self._send_message,
+        }
+
+    async def trigger_event(self, event: Any, *args: Any) -> Any:
+        """Route every event ourselves, so unknown names get an error instead of silence."""
+        wants_ack = ACK_WANTED.get()
+        if wants_ack is None:
+            if event == "connect":
+                return await self._connect(args[0], args[1], args[2] if len(args) > 2 else None)
+            if event == "disconnect":
+                self._connections.pop(args[0], None)
+            return None
+        sid = args[0]
+        try:
+            data = await self._dispatch(event, sid, args[1:])
+        except ChatError as error:
+            return await self._report(sid, error, wants_ack)
+        except (OperationalError, DBAPIError) as exc:
+            log.warning("database error in %s: %s", event, type(exc).__name__)
+            return await self._report(sid, _unavailable(), wants_ack)
+        except Exception:
+            log.exception("bug while handling %r", event)
+            bug = ChatError(ErrorCode.INTERNAL, "internal error; please report it")
+            return await self._report(sid, bug, wants_ack)
+        return {"status": "ok", "data": data}
+
+    async def _report(self, sid: str, error: ChatError, wants_ack: bool) -> Any:
+        if wants_ack:
+            return error.socket_payload()
+        # The socket is on this process: no need to route the reply through Redis.
+        await self.emit("exception", error.socket_payload(), to=sid, ignore_queue=True)
+        return None
+
+    async def _dispatch(self, event: Any, sid: str, args: tuple[Any, ...]) -> Any:
+        connection = self._connections.get(sid)
+        if connection is None:
+            raise ChatError(ErrorCode.UNAUTHENTICATED, "this socket is not authenticated")
+        if not connection.bucket.take():
+            raise ChatError(ErrorCode.RATE_LIMITED,
+                            "too many events; slow down and retry in a moment")
+        handler = self._handlers.get(event) if isinstance(event, str) else None
+        if handler is None:
+            name = event[:50] if isinstance(event, str) else repr(event)[:50]
+            raise ChatError(ErrorCode.UNKNOWN_EVENT, f"unknown event {name!r}")
+        return await handler(sid, connection, args)
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any) -> None:
+        try:
+            connection = await access_connection(self._context, environ, auth)
+        except ChatError as error:
+            raise _refusal(error) from error
+        except (OperationalError, DBAPIError) as exc:
+            raise _refusal(_unavailable()) from exc
+        self._connections[sid] = connection
+        await self.enter_room(sid, user_room(connection.user.id))
+
+    async def _create_chat(self, _sid: str, connection: Connection,
+                           args: tuple[Any, ...]) -> Any:
+        data = parse_payload(ChatCreate, args)
+        chat = await do_create_chat(self._context, connection.user, data.user_ids)
+        self._members.remember((chat.id, user.id) for user in chat.users)
+        return chat.model_dump(mode="json", by_alias=True)
+
+    async def _enter_chat(self, sid: str, connection: Connection, args: tuple[Any, ...]) -> Any:
+        chat_ids = list(dict.fromkeys(parse_payload(ChatIds, args).chat_ids))
+        # All or nothing: every chat is checked before any room is joined.
+        await access_chat_ids(self._context.db, self._members, chat_ids, connection.user.id)
+        for chat_id in chat_ids:
+            await self.enter_room(sid, chat_room(chat_id))
+        return {"chatIds": chat_ids}
+
+    async def _leave_chat(self, sid: str, _connection: Connection,
+                          args: tuple[Any, ...]) -> Any:
+        chat_ids = list(dict.fromkeys(parse_payload(ChatIds, args).chat_ids))
+        for chat_id in chat_ids:
+            await self.leave_room(sid, chat_room(chat_id))
+        return {"chatIds": chat_ids}
+
+    async def _send_message(self, sid: str, connection: Connection,
+                            args: tuple[Any, ...]) -> Any:
+        writer = self._context.message_writer
+        if writer is None:
+            raise ChatError(ErrorCode.SERVICE_UNAVAILABLE, "the server is not ready, retry")
+        user = connection.user
+        # The lock covers everything up to the submit, which fixes the commit order; waiting
+        # for the commit happens outside it so one socket can have many sends in flight.
+        async with connection.send_lock:
+            data = parse_payload(MessageCreate, args)
+            check_message_text(data.message, self._context.settings.message_max_length)
+            await access_chat_ids(self._context.db, self._members, [data.chat_id], user.id)
+            future = writer.submit(data.chat_id, user.id, user.nickname, data.message,
+                                   data.client_message_id, origin=sid)
+        saved = await future
+        return saved.to_wire()

@@ -1,0 +1,94 @@
+"""Two `pipechat serve` processes on one PostgreSQL and one Redis act as one server."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from realtime.peers import Peer, make_chat
+from support import (
+    REDIS_URL,
+    TEST_SECRET,
+    ServerProcess,
+    create_postgres_database,
+    drop_postgres_database,
+    need_service,
+    register,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
+
+
+@pytest.fixture
+async def two_servers(postgres_template: str,
+                      tmp_path: Path) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
+    """Processes A and B sharing a fresh database and a Redis channel of their own."""
+    redis_url = need_service("redis", REDIS_URL)
+    database_url = await create_postgres_database(postgres_template)
+    env = {
+        "PIPECHAT_DATABASE_URL": database_url,
+        "PIPECHAT_REDIS_URL": redis_url,
+        "PIPECHAT_REDIS_CHANNEL": f"pipechat-test-{uuid.uuid4().hex}",
+        "PIPECHAT_JWT_SECRET": TEST_SECRET,
+        "PIPECHAT_DATA_DIR": str(tmp_path),
+        "PIPECHAT_ARGON2_TIME_COST": "1",
+        "PIPECHAT_ARGON2_MEMORY_KIB": "1024",
+        "PIPECHAT_LOG_LEVEL": "WARNING",
+    }
+    servers = (ServerProcess(env, log_path=tmp_path / "a.log"),
+               ServerProcess(env, log_path=tmp_path / "b.log"))
+    try:
+        await asyncio.gather(*(asyncio.to_thread(server.start) for server in servers))
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+        await drop_postgres_database(postgres_template, database_url)
+
+
+async def test_messages_cross_processes_and_skip_only_the_sender_socket(
+        two_servers: tuple[ServerProcess, ServerProcess]) -> None:
+    a, b = two_servers
+    async with httpx.AsyncClient(base_url=a.url, timeout=30) as api:
+        alice, bob, carol = [await register(api) for _ in range(3)]
+    peers: list[Peer] = []
+
+    async def on(server: ServerProcess, token: str) -> Peer:
+        peers.append(await Peer().connect(server.url, token))
+        return peers[-1]
+
+    try:
+        alice_a, carol_a = await on(a, alice.access_token), await on(a, carol.access_token)
+        alice_b, bob_b = await on(b, alice.access_token), await on(b, bob.access_token)
+        chat = await make_chat(alice_a, bob.id, carol.id)
+        # chat_created reaches every member's sockets on both processes.
+        for peer in (alice_b, bob_b, carol_a):
+            assert (await peer.next("chat_created"))["id"] == chat
+        for peer in peers:
+            assert (await peer.call("enter_chat", {"chatIds": [chat]}))["status"] == "ok"
+
+        sent = await alice_a.call("send_message", {"chatId": chat, "message": "from A"})
+        assert sent["status"] == "ok"
+        # Process B's sockets get it, alice's other socket included; only the sender is skipped.
+        for peer in (bob_b, alice_b, carol_a):
+            assert await peer.next("receive_message") == sent["data"]
+        marker = await carol_a.call("send_message", {"chatId": chat, "message": "marker"})
+        # A publishes in commit order, so the sender's first message is the later marker.
+        assert await alice_a.next("receive_message") == marker["data"]
+
+        for peer in (alice_b, bob_b):
+            assert await peer.next("receive_message") == marker["data"]
+
+        reply = await bob_b.call("send_message", {"chatId": chat, "message": "from B"})
+        for peer in (alice_a, carol_a, alice_b):
+            assert await peer.next("receive_message") == reply["data"]
+        marker = await alice_b.call("send_message", {"chatId": chat, "message": "marker B"})
+        assert await bob_b.next("receive_message") == marker["data"]
+    finally:
+        for peer in peers:
+            await peer.close()
