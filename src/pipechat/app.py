@@ -26,6 +26,7 @@ from pipechat.messages.router import router as messages_router
 from pipechat.messages.writer import MessageWriter
 from pipechat.realtime.gateway import Gateway, build_gateway
 from pipechat.users.router import router as users_router
+from pipechat.web.router import install_web
 
 log = logging.getLogger("pipechat")
 
@@ -94,6 +95,7 @@ def create_fastapi(context: AppContext, gateway: Gateway | None = None) -> FastA
     _install_error_handlers(app)
     for router in (health_router.router, auth_router, users_router, chats_router, messages_router):
         app.include_router(router)
+    install_web(app, context.settings)
     return app
 
 
