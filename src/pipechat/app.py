@@ -69,21 +69,27 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_fastapi(context: AppContext, gateway: Gateway | None = None) -> FastAPI:
     """The REST application, without the Socket.IO wrapper (whose lifecycle it runs)."""
 
+    async def drain() -> None:
+        # Accepted messages are committed (and acknowledged), then delivered. Idempotent:
+        # a SIGTERM drains before connections close, the lifespan's end drains again.
+        if context.message_writer is not None:
+            await context.message_writer.stop()
+        if gateway is not None:
+            await gateway.stop()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         writer = MessageWriter(context.db,
                                on_saved=gateway.publisher.on_saved if gateway else None)
         context.message_writer = writer
+        context.drain = drain
         writer.start()
         if gateway is not None:
             gateway.start()
         try:
             yield
         finally:
-            # Accepted messages are committed, then delivered, before the database goes.
-            await writer.stop()
-            if gateway is not None:
-                await gateway.stop()
+            await drain()
             await context.db.dispose()
 
     app = FastAPI(title="pipechat", version="0.1.0", lifespan=lifespan,
