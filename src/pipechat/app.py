@@ -24,6 +24,7 @@ from pipechat.errors import ChatError, ErrorCode
 from pipechat.health import router as health_router
 from pipechat.messages.router import router as messages_router
 from pipechat.messages.writer import MessageWriter
+from pipechat.metrics import ERRORS
 from pipechat.realtime.gateway import Gateway, build_gateway
 from pipechat.users.router import router as users_router
 from pipechat.web.router import install_web
@@ -42,6 +43,7 @@ def _describe(error: dict[str, Any]) -> str:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ChatError)
     async def _chat_error(_request: Request, exc: ChatError) -> JSONResponse:
+        ERRORS.labels(code=str(int(exc.code))).inc()
         return JSONResponse(exc.rest_body(), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
