@@ -148,8 +148,14 @@ function connectSocket() {
   socket.io.on("reconnect_attempt", () => setConnection("reconnecting"));
   socket.io.on("reconnect_failed", () => setConnection("offline", "gave up reconnecting"));
   socket.on("receive_message", (message) => {
-    if (state.open?.id === message.chatId) state.open.list.add(message);
-    else chats.markUnread(message.chatId);
+    const open = state.open;
+    if (open?.id !== message.chatId) {
+      chats.markUnread(message.chatId);
+      return;
+    }
+    open.list.add(message);
+    // A previousId we do not hold means live delivery skipped something: read it from history.
+    if (!open.list.follow(message)) catchUp(open).catch(reportError);
   });
   socket.on("chat_created", (chat) => chats.add(chat, true));
   socket.on("exception", (error) => {
@@ -225,19 +231,21 @@ async function loadNewest(open) {
     `/chats/${open.id}/messages?order__createdAt=DESC&take=${PAGE_SIZE}`);
   if (state.open !== open) return;
   open.list.addOlder(page.data);
+  open.list.complete(page.data);
   open.loaded = true;
   open.olderNext = page.next;
   $("load-older").hidden = !page.next;
   open.list.scrollToEnd();
 }
 
-/** After a reconnect: everything newer than the newest message shown, page by page. */
+/** After a reconnect or a gap: everything after the contiguous point, page by page. */
 async function catchUp(open) {
   let url = `/chats/${open.id}/messages?order__createdAt=ASC&take=100` +
-    `&where__id__more_than=${open.list.newestId}`;
+    `&where__id__more_than=${open.list.contiguousId}`;
   while (url && state.open === open) {
     const page = await session.get(url);
     page.data.forEach((message) => open.list.add(message));
+    open.list.complete(page.data);
     url = page.next;
   }
 }
@@ -271,7 +279,10 @@ function sendPending(open, pending) {
   const payload = { chatId: open.id, message: pending.text, clientMessageId: pending.clientId };
   const current = open.list.begin(pending);
   request("send_message", payload)
-    .then((message) => open.list.confirm(pending.clientId, message))
+    .then((message) => {
+      open.list.confirm(pending.clientId, message);
+      if (!open.list.follow(message) && current()) catchUp(open).catch(reportError);
+    })
     .catch((error) => { if (current()) open.list.fail(pending.clientId, error.message); });
 }
 

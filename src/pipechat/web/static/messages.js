@@ -24,7 +24,19 @@ export class MessageList {
     this.onRetry = onRetry;
     this.byId = new Map();
     this.pending = new Map(); // clientMessageId -> {clientId, text, item, attempt, state}
-    this.newestId = 0;
+    // Newest id up to which this list has every message of the chat (see `follow`).
+    this.contiguousId = 0;
+  }
+
+  /** Note a live message (or own ack): false when its `previousId` shows a gap before it. */
+  follow(message) {
+    if ((message.previousId ?? 0) === this.contiguousId) this.contiguousId = message.id;
+    return message.id <= this.contiguousId;
+  }
+
+  /** Messages from a complete history read (newest page or catch-up) close any gap. */
+  complete(messages) {
+    for (const message of messages) this.contiguousId = Math.max(this.contiguousId, message.id);
   }
 
   render(author, text, createdAt) {
@@ -55,7 +67,6 @@ export class MessageList {
     if (after) after.after(item);
     else this.element.prepend(item);
     this.byId.set(id, item);
-    this.newestId = Math.max(this.newestId, id);
   }
 
   nearEnd() {
