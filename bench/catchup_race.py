@@ -33,7 +33,7 @@ from history_setup import (
 
 from pipechat.config import Settings
 from pipechat.db import Database
-from pipechat.messages.service import MessageWriter
+from pipechat.messages.writer import MessageWriter
 
 INSERT = ("INSERT INTO messages (chat_id, author_id, message, created_at, updated_at) "
           "VALUES ($1, $2, $3, now(), now()) RETURNING id")

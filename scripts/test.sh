@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs everything the test suite needs into .venv (and tests/js/node_modules), then runs
-# lint, type checks, the Python suite and the JavaScript-client suite. Arguments go to pytest.
+# Installs everything the test suite needs into .venv (and tests/js, tests/browser node_modules,
+# and Chromium), then runs lint, type checks, the Python suite, the JavaScript-client suite and
+# the browser test of the web page. Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,15 @@ python3 -m venv .venv
 .venv/bin/python -m pip install --quiet -e ".[test]"
 if [ -f tests/js/package.json ]; then
   (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+fi
+if [ -f tests/browser/package.json ]; then
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+  # The browser test drives Debian's Chromium; install it when missing (CI runs as root).
+  if [ -z "${PIPECHAT_TEST_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq chromium >/dev/null \
+      || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+  fi
 fi
 
 # Use this machine's PostgreSQL and Redis when they answer; tests needing them skip otherwise.
@@ -25,4 +35,7 @@ fi
 .venv/bin/pytest "$@"
 if [ -f tests/js/package.json ]; then
   (cd tests/js && npm test)
+fi
+if [ -f tests/browser/package.json ]; then
+  (cd tests/browser && npm test)
 fi

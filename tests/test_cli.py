@@ -35,8 +35,8 @@ def test_serve_end_to_end_on_the_embedded_default(tmp_path: Path) -> None:
                           headers={"Authorization": f"Bearer {access['accessToken']}"})
             assert me.status_code == 200 and me.json()["nickname"] == "e2e"
     finally:
-        # uvicorn re-raises SIGTERM after its graceful shutdown, so -15 is a clean stop too.
-        assert server.stop() in (0, -15)
+        # SIGTERM drains and exits cleanly.
+        assert server.stop() == 0
     assert "Application shutdown complete" in (tmp_path / "server.log").read_text()
     assert (tmp_path / "data" / "pipechat.db").exists()
     secret = tmp_path / "data" / "jwt_secret"

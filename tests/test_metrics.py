@@ -7,7 +7,8 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from support import REDIS_URL, live_server, make_settings, need_service
+from realtime.peers import Peer
+from support import REDIS_URL, LiveServer, live_server, make_settings, need_service, register
 
 
 def samples(text: str) -> dict[str, float]:
@@ -34,3 +35,44 @@ async def test_metrics_report_redis_health(database_url: str, tmp_path: Path,
     async with live_server(settings) as server, httpx.AsyncClient(base_url=server.url) as api:
         values = samples((await api.get("/metrics")).text)
     assert values["pipechat_redis_up"] == 1.0
+
+
+def labelled(text: str, name: str, **labels: str) -> float:
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return 0.0
+
+
+async def test_metrics_count_sockets_messages_and_errors(api: httpx.AsyncClient,
+                                                         server: LiveServer) -> None:
+    alice, bob = await register(api), await register(api)
+    before = (await api.get("/metrics")).text
+    sender, receiver = Peer(), Peer()
+    await sender.connect(server.url, alice.access_token)
+    await receiver.connect(server.url, bob.access_token)
+    try:
+        created = await sender.call("create_chat", {"userIds": [bob.id]})
+        chat_id = created["data"]["id"]
+        for peer in (sender, receiver):
+            assert (await peer.call("enter_chat", {"chatIds": [chat_id]}))["status"] == "ok"
+        assert (await sender.call("send_message", {"chatId": chat_id, "message": "hi"}))[
+            "status"] == "ok"
+        await receiver.next("receive_message")
+        missing = await sender.call("enter_chat", {"chatIds": [999_999]})
+        assert missing["code"] == 100
+        during = (await api.get("/metrics")).text
+    finally:
+        await sender.close()
+        await receiver.close()
+
+    def delta(name: str, **labels: str) -> float:
+        return labelled(during, name, **labels) - labelled(before, name, **labels)
+
+    assert delta("pipechat_connected_sockets") == 2
+    assert delta("pipechat_messages_received_total") == 1
+    assert delta("pipechat_messages_saved_total") == 1
+    assert delta("pipechat_messages_delivered_total") == 1
+    assert delta("pipechat_errors_total", code="100") == 1
+    assert delta("pipechat_send_commit_seconds_count") == 1

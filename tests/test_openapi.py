@@ -33,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
 
 from pipechat.config import Settings
 from pipechat.db import Database
-from pipechat.messages.service import MessageWriter
+from pipechat.messages.writer import MessageWriter
 from support import PASSWORD, TEST_SECRET, ServerProcess
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,

@@ -23,9 +23,11 @@ from pipechat.context import AppContext
 from pipechat.errors import ChatError, ErrorCode
 from pipechat.health import router as health_router
 from pipechat.messages.router import router as messages_router
-from pipechat.messages.service import MessageWriter
+from pipechat.messages.writer import MessageWriter
+from pipechat.metrics import ERRORS
 from pipechat.realtime.gateway import Gateway, build_gateway
 from pipechat.users.router import router as users_router
+from pipechat.web.router import install_web
 
 log = logging.getLogger("pipechat")
 
@@ -41,6 +43,7 @@ def _describe(error: dict[str, Any]) -> str:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ChatError)
     async def _chat_error(_request: Request, exc: ChatError) -> JSONResponse:
+        ERRORS.labels(code=str(int(exc.code))).inc()
         return JSONResponse(exc.rest_body(), status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
@@ -68,21 +71,27 @@ def _install_error_handlers(app: FastAPI) -> None:
 def create_fastapi(context: AppContext, gateway: Gateway | None = None) -> FastAPI:
     """The REST application, without the Socket.IO wrapper (whose lifecycle it runs)."""
 
+    async def drain() -> None:
+        # Accepted messages are committed (and acknowledged), then delivered. Idempotent:
+        # a SIGTERM drains before connections close, the lifespan's end drains again.
+        if context.message_writer is not None:
+            await context.message_writer.stop()
+        if gateway is not None:
+            await gateway.stop()
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         writer = MessageWriter(context.db,
                                on_saved=gateway.publisher.on_saved if gateway else None)
         context.message_writer = writer
+        context.drain = drain
         writer.start()
         if gateway is not None:
             gateway.start()
         try:
             yield
         finally:
-            # Accepted messages are committed, then delivered, before the database goes.
-            await writer.stop()
-            if gateway is not None:
-                await gateway.stop()
+            await drain()
             await context.db.dispose()
 
     app = FastAPI(title="pipechat", version="0.1.0", lifespan=lifespan,
@@ -94,6 +103,7 @@ def create_fastapi(context: AppContext, gateway: Gateway | None = None) -> FastA
     _install_error_handlers(app)
     for router in (health_router.router, auth_router, users_router, chats_router, messages_router):
         app.include_router(router)
+    install_web(app, context.settings)
     return app
 
 

@@ -7,21 +7,25 @@ import asyncio
 import getpass
 import logging
 import os
+import signal
+import socket
 import sys
+from types import FrameType
 
+import uvicorn
 from pydantic import ValidationError
 
 from pipechat.config import ConfigError, Settings
+from pipechat.context import AppContext
 from pipechat.errors import ChatError
 from pipechat.logs import configure_logging
 from pipechat.migrations import apply_migrations
 
 log = logging.getLogger("pipechat")
+DRAIN_SECONDS = 15.0
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
-    import uvicorn
-
     from pipechat.app import create_app
 
     if settings.is_sqlite:
@@ -30,7 +34,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # than one that takes a second longer to boot.
     asyncio.run(apply_migrations(settings.async_database_url))
     app = create_app(settings)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=args.host or settings.host,
         port=args.port or settings.port,
@@ -41,7 +45,50 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=10,
         access_log=args.access_log,
     )
+    DrainingServer(config, app.state).run()
     return 0
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, but SIGTERM/SIGINT first drain the message writer, then shut down.
+
+    Plain uvicorn closes the sockets first, so messages already accepted would be committed
+    without their acknowledgements ever reaching the clients. A second signal skips the drain.
+    """
+
+    def __init__(self, config: uvicorn.Config, context: AppContext) -> None:
+        super().__init__(config)
+        self._context = context
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._draining = False
+        self._drain_task: asyncio.Task[None] | None = None
+
+    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
+        """Remember the loop the signal handler must hand the drain to."""
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """First signal: drain, then exit cleanly (status 0); later ones: uvicorn's default."""
+        if self._draining or self._loop is None:
+            super().handle_exit(sig, frame)
+            return
+        self._draining = True
+        log.info("draining before shutdown", extra={"signal": signal.Signals(sig).name})
+        self._loop.call_soon_threadsafe(self._start_drain)
+
+    def _start_drain(self) -> None:
+        task = asyncio.get_running_loop().create_task(self._drain_then_exit())
+        self._drain_task = task  # keep a reference until it finishes
+
+    async def _drain_then_exit(self) -> None:
+        try:
+            await asyncio.wait_for(self._context.drain(), DRAIN_SECONDS)
+            # Let the acknowledgements the drain released reach the socket writers.
+            await asyncio.sleep(0.2)
+        except Exception:
+            log.exception("drain did not finish; shutting down anyway")
+        self.should_exit = True
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
@@ -53,7 +100,6 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _user_create(settings: Settings, args: argparse.Namespace) -> int:
-    from pipechat.context import AppContext
     from pipechat.users.models import Role
     from pipechat.users.schemas import UserCreate
     from pipechat.users.service import do_create_user

@@ -12,6 +12,8 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 SECRET_FILE_NAME = "jwt_secret"
+# The browser bundle of the socket.io-client npm package (its dist/ directory holds it).
+SOCKETIO_CLIENT_FILE = "socket.io.min.js"
 
 
 class ConfigError(RuntimeError):
@@ -42,6 +44,15 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     host: str = "127.0.0.1"
     port: int = 8000
+    socketio_client_dir: Path | None = None
+
+    @field_validator("socketio_client_dir")
+    @classmethod
+    def _client_bundle_present(cls, value: Path | None) -> Path | None:
+        # Fail at start, not with a broken page: the directory must hold the browser bundle.
+        if value is not None and not (value / SOCKETIO_CLIENT_FILE).is_file():
+            raise ValueError(f"{value} does not contain {SOCKETIO_CLIENT_FILE}")
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -11,13 +11,17 @@ from pipechat.config import Settings
 from pipechat.db import Database
 
 if TYPE_CHECKING:
-    from pipechat.messages.service import MessageWriter
+    from pipechat.messages.writer import MessageWriter
 
 Publisher = Callable[[str, Any, list[int]], Awaitable[None]]
 
 
 async def _publish_nowhere(_event: str, _data: Any, _user_ids: list[int]) -> None:
     """Used until a gateway is attached: there is nobody to tell."""
+
+
+async def _nothing_to_drain() -> None:
+    """Used until the app has started: nothing was accepted yet."""
 
 
 @dataclass
@@ -30,6 +34,8 @@ class AppContext:
     passwords: PasswordHasher
     publish_to_users: Publisher = field(default=_publish_nowhere)
     message_writer: MessageWriter | None = None
+    # Commits and delivers everything accepted so far and refuses new messages (shutdown).
+    drain: Callable[[], Awaitable[None]] = field(default=_nothing_to_drain)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:

@@ -70,7 +70,7 @@ for (const transport of ["websocket", "polling"]) {
         { chatId: 1, message: "acked to 1", clientMessageId: `${transport}-a` });
       assert.equal(first.status, "ok");
       assert.deepEqual(Object.keys(first.data).sort(),
-        ["author", "chatId", "clientMessageId", "createdAt", "id", "message"]);
+        ["author", "chatId", "clientMessageId", "createdAt", "id", "message", "previousId"]);
       assert.match(first.data.createdAt, /Z$/);
       const second = await user1.call("send_message", { chatId: 2, message: "acked to 2" });
       assert.deepEqual(await user3.next("receive_message"), first.data);

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pipechat.messages.service import MessageWriter, SavedMessage
+from pipechat.messages.writer import MessageWriter, SavedMessage
 from support import Account, LiveServer
 
 Send = Callable[[int, Account, list[str]], Awaitable[list[SavedMessage]]]

@@ -15,7 +15,7 @@ import asyncio
 import httpx
 
 from pipechat.db import Database
-from pipechat.messages.service import MessageWriter
+from pipechat.messages.writer import MessageWriter
 from support import Account, LiveServer, register
 
 from .conftest import create_chat

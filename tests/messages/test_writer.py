@@ -13,7 +13,7 @@ from pipechat.chats.models import Chat, chat_members
 from pipechat.db import Database
 from pipechat.errors import ChatError, ErrorCode
 from pipechat.messages.models import Message
-from pipechat.messages.service import MessageWriter, SavedMessage
+from pipechat.messages.writer import MessageWriter, SavedMessage
 from pipechat.users.models import User
 from support import make_settings
 
@@ -123,3 +123,26 @@ async def test_one_bad_message_does_not_sink_its_batch(db: Database) -> None:
     await writer.stop()
     assert isinstance(results[1], ChatError)
     assert [m.message for m in await stored(db, chat_id)] == ["before", "after"]
+
+
+async def test_previous_id_chains_each_chat_even_when_chats_interleave(db: Database) -> None:
+    published: list[SavedMessage] = []
+    writer = MessageWriter(db, on_saved=published.extend)
+    writer.start()
+    first_chat, (alice, _) = await make_chat(db, ["alice", "bob"])
+    second_chat, (carol, _) = await make_chat(db, ["carol", "dave"])
+    futures = [writer.submit(first_chat if i % 3 else second_chat,
+                             alice if i % 3 else carol, "x", f"m{i}", f"k{i}")
+               for i in range(30)]
+    saved = await asyncio.gather(*futures)
+    later = await writer.submit(first_chat, alice, "alice", "later batch", None)
+    resent = await writer.submit(first_chat, alice, "alice", "m1", "k1")
+    await writer.stop()
+    for chat_id in (first_chat, second_chat):
+        chain = [s for s in [*saved, later] if s.chat_id == chat_id]
+        assert chain[0].previous_id is None
+        assert [s.previous_id for s in chain[1:]] == [s.id for s in chain[:-1]]
+    original = next(s for s in saved if s.client_message_id == "k1")
+    assert not resent.created and resent.previous_id == original.previous_id
+    assert resent.to_wire()["previousId"] == original.previous_id
+    assert [p.previous_id for p in published] == [s.previous_id for s in [*saved, later]]

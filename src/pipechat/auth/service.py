@@ -25,6 +25,12 @@ class PasswordHasher:
 
     def __init__(self, *, time_cost: int, memory_kib: int) -> None:
         self._hasher = argon2.PasswordHasher(time_cost=time_cost, memory_cost=memory_kib)
+        # Verified against when the email is unknown, so both failures take the same time.
+        self._decoy = self._hasher.hash("decoy password, never matches")
+
+    async def verify_decoy(self, password: str) -> None:
+        """Spend the time of a real verification, for an account that does not exist."""
+        await self.verify(self._decoy, password)
 
     async def hash(self, password: str) -> str:
         """The argon2 hash of `password`."""
@@ -112,6 +118,8 @@ async def check_login(
 ) -> User:
     """The user with these credentials; one message for unknown email and wrong password."""
     user = await session.scalar(select(User).where(User.email == email.lower()))
+    if user is None:
+        await passwords.verify_decoy(password)
     if user is None or not await passwords.verify(user.password_hash, password):
         raise ChatError(ErrorCode.INVALID_CREDENTIALS, "the email or password is wrong")
     return user

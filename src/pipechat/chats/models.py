@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Table
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pipechat.db import Base, Timestamped
@@ -24,6 +24,8 @@ class Chat(Timestamped, Base):
     __tablename__ = "chats"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Maintained by the message writer under the chat's lock; the next message's previousId.
+    last_message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     users: Mapped[list[User]] = relationship(
         secondary=chat_members, lazy="raise", order_by=User.id
     )

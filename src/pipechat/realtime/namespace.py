@@ -17,6 +17,7 @@ from pipechat.context import AppContext
 from pipechat.errors import ChatError, ErrorCode
 from pipechat.messages.schemas import MessageCreate
 from pipechat.messages.service import check_message_text
+from pipechat.metrics import CONNECTED_SOCKETS, ERRORS, MESSAGES_RECEIVED
 from pipechat.realtime.connection import Connection, access_connection
 from pipechat.realtime.payloads import parse_payload
 from pipechat.realtime.publisher import NAMESPACE, chat_room, user_room
@@ -61,7 +62,7 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             if event == "connect":
                 return await self._connect(args[0], args[1], args[2] if len(args) > 2 else None)
             if event == "disconnect":
-                self._connections.pop(args[0], None)
+                self._forget(args[0])
             return None
         sid = args[0]
         try:
@@ -77,7 +78,14 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return await self._report(sid, bug, wants_ack)
         return {"status": "ok", "data": data}
 
+    def _forget(self, sid: str) -> None:
+        connection = self._connections.pop(sid, None)
+        if connection is not None:
+            CONNECTED_SOCKETS.dec()
+            log.info("socket disconnected", extra={"sid": sid, "user_id": connection.user.id})
+
     async def _report(self, sid: str, error: ChatError, wants_ack: bool) -> Any:
+        ERRORS.labels(code=str(int(error.code))).inc()
         if wants_ack:
             return error.socket_payload()
         # The socket is on this process: no need to route the reply through Redis.
@@ -105,6 +113,8 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except (OperationalError, DBAPIError) as exc:
             raise _refusal(_unavailable()) from exc
         self._connections[sid] = connection
+        CONNECTED_SOCKETS.inc()
+        log.info("socket connected", extra={"sid": sid, "user_id": connection.user.id})
         await self.enter_room(sid, user_room(connection.user.id))
 
     async def _create_chat(self, _sid: str, connection: Connection,
@@ -143,5 +153,6 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await access_chat_ids(self._context.db, self._members, [data.chat_id], user.id)
             future = writer.submit(data.chat_id, user.id, user.nickname, data.message,
                                    data.client_message_id, origin=sid)
+            MESSAGES_RECEIVED.inc()
         saved = await future
         return saved.to_wire()

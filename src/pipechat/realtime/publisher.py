@@ -8,7 +8,8 @@ from typing import Any
 
 import socketio
 
-from pipechat.messages.service import SavedMessage
+from pipechat.messages.writer import SavedMessage
+from pipechat.metrics import MESSAGES_DELIVERED
 
 log = logging.getLogger("pipechat.realtime")
 
@@ -86,5 +87,6 @@ class RoomPublisher:
             await self._server.emit("receive_message", message.to_wire(),
                                     to=chat_room(message.chat_id), skip_sid=message.origin,
                                     namespace=NAMESPACE)
+            MESSAGES_DELIVERED.inc()
         except Exception:
             log.exception("could not deliver message %d", message.id)

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from http import HTTPStatus
+from typing import Annotated
 
-from pipechat.auth.dependencies import CurrentUser
-from pipechat.errors import AUTH_ERRORS
-from pipechat.users.schemas import UserPublic
+from fastapi import APIRouter, Path
+
+from pipechat.auth.dependencies import Context, CurrentUser
+from pipechat.errors import AUTH_ERRORS, error_responses
+from pipechat.users.schemas import Author, UserPublic
+from pipechat.users.service import access_user_by_nickname
 
 router = APIRouter(prefix="/users", tags=["users"])
+
+# A nickname longer than any allowed one is a malformed request, not an unknown user.
+NicknamePath = Annotated[str, Path(min_length=1, max_length=20)]
 
 
 @router.get("/me", response_model=UserPublic, responses=AUTH_ERRORS)
 async def read_me(user: CurrentUser) -> UserPublic:
     """The user the access token belongs to."""
     return UserPublic.model_validate(user)
+
+
+@router.get("/by-nickname/{nickname}", response_model=Author,
+            responses=error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED,
+                                      HTTPStatus.NOT_FOUND))
+async def read_user_by_nickname(nickname: NicknamePath, _user: CurrentUser,
+                                context: Context) -> Author:
+    """Find someone to chat with: only the id and nickname, never the email."""
+    return Author.model_validate(await access_user_by_nickname(context.db, nickname))

@@ -42,3 +42,12 @@ async def do_create_user(
         await check_user_unique(db, data.nickname, email)
         raise
     return user
+
+
+async def access_user_by_nickname(db: Database, nickname: str) -> User:
+    """The user with exactly this nickname, or code 122."""
+    async with db.read() as session:
+        user = await session.scalar(select(User).where(User.nickname == nickname))
+    if user is None:
+        raise ChatError(ErrorCode.USER_NOT_FOUND, f"no user has the nickname {nickname!r}")
+    return user

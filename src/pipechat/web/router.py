@@ -1,0 +1,85 @@
+"""The web chat page at `/`, its static files, and where the page gets the Socket.IO client."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from html import escape
+from pathlib import Path
+
+from fastapi import FastAPI, Response
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from pipechat.config import SOCKETIO_CLIENT_FILE, Settings
+
+STATIC_DIR = Path(__file__).parent / "static"
+PIN_FILE = Path(__file__).parent / "socketio_client.json"
+LOCAL_CLIENT_PATH = f"/web/vendor/{SOCKETIO_CLIENT_FILE}"
+CLIENT_PLACEHOLDER = "<!-- socket.io client -->"
+
+
+@dataclass(frozen=True)
+class ClientBundle:
+    """Where the page loads the official Socket.IO client from, and its SRI hash."""
+
+    src: str
+    integrity: str
+    local_copy: bytes | None = None
+
+    @property
+    def script_sources(self) -> str:
+        """CSP `script-src`: this server, plus exactly the CDN file when that is used."""
+        return "'self'" if self.local_copy is not None else f"'self' {self.src}"
+
+
+def sri_hash(data: bytes) -> str:
+    """A Subresource Integrity value for `data`."""
+    return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+
+
+def load_client_bundle(settings: Settings) -> ClientBundle:
+    """The pinned CDN copy, or the local npm copy when PIPECHAT_SOCKETIO_CLIENT_DIR is set."""
+    if settings.socketio_client_dir is None:
+        pin = json.loads(PIN_FILE.read_text())
+        return ClientBundle(pin["url"], pin["integrity"])
+    # Read once: the hash in the page and the bytes served must never disagree.
+    data = (settings.socketio_client_dir / SOCKETIO_CLIENT_FILE).read_bytes()
+    return ClientBundle(LOCAL_CLIENT_PATH, sri_hash(data), data)
+
+
+def render_page(bundle: ClientBundle) -> str:
+    """index.html with the script tag of the client bundle."""
+    tag = (f'<script src="{escape(bundle.src)}" integrity="{bundle.integrity}" '
+           'crossorigin="anonymous"></script>')
+    return (STATIC_DIR / "index.html").read_text().replace(CLIENT_PLACEHOLDER, tag)
+
+
+def page_headers(bundle: ClientBundle) -> dict[str, str]:
+    """A strict CSP: chat text can never become script, whatever slips through."""
+    policy = (f"default-src 'self'; script-src {bundle.script_sources}; "
+              "connect-src 'self'; style-src 'self'; img-src 'self' data:; "
+              "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+    return {"Content-Security-Policy": policy, "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer", "Cache-Control": "no-cache"}
+
+
+def install_web(app: FastAPI, settings: Settings) -> None:
+    """Serve the page at `/`, its files under `/web/`, and the local client copy if any."""
+    bundle = load_client_bundle(settings)
+    page, headers = render_page(bundle), page_headers(bundle)
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> HTMLResponse:
+        return HTMLResponse(page, headers=headers)
+
+    local_copy = bundle.local_copy
+    if local_copy is not None:
+        @app.get(LOCAL_CLIENT_PATH, include_in_schema=False)
+        async def socketio_client() -> Response:
+            return Response(local_copy, media_type="text/javascript",
+                            headers={"Cache-Control": "no-cache"})
+
+    app.mount("/web", StaticFiles(directory=STATIC_DIR), name="web")

@@ -1,0 +1,318 @@
+// The pipechat web page: REST for accounts, chats and history; the official Socket.IO client
+// (loaded by index.html as the global `io`) for live messages. Text is only ever set with
+// textContent, so a message is shown exactly as typed and never parsed as HTML.
+
+import { ApiError, Session, errorText } from "./api.js";
+import { ChatList, resolveUsers } from "./chats.js";
+import { MessageList } from "./messages.js";
+
+const $ = (id) => document.getElementById(id);
+const PAGE_SIZE = 30;
+const OPEN_CHAT_KEY = "pipechat.openChat";
+
+const state = {
+  me: null,
+  open: null, // {id, list: MessageList, loaded, olderNext}
+  socket: null,
+  everConnected: false,
+};
+const session = new Session((reason) => { showAuth(); notify(reason); });
+const chats = new ChatList($("chat-list"), $("more-chats"), session, {
+  onOpen: (chatId) => openChat(chatId).catch(reportError),
+  onError: (error) => reportError(error),
+});
+
+// ---- small view helpers -------------------------------------------------------------------
+
+function notify(text) {
+  $("notice-text").textContent = text;
+  $("notice").hidden = false;
+}
+
+function setConnection(kind, detail = "") {
+  const badge = $("connection");
+  badge.dataset.state = kind;
+  badge.textContent = kind;
+  badge.title = detail;
+}
+
+function reportError(error) {
+  notify(error instanceof Error ? error.message : String(error));
+}
+
+function showAuth() {
+  state.socket?.disconnect();
+  state.socket = null;
+  state.everConnected = false;
+  $("auth-view").hidden = false;
+  $("chat-view").hidden = true;
+  $("logout").hidden = true;
+  $("me").textContent = "";
+  setConnection("offline");
+}
+
+// ---- accounts -------------------------------------------------------------------------------
+
+async function start() {
+  $("notice").hidden = true;
+  try {
+    state.me = await session.get("/users/me");
+  } catch (error) {
+    if (error instanceof ApiError && error.status === 401) session.clear();
+    showAuth();
+    if (!(error instanceof ApiError && error.status === 401)) reportError(error);
+    return;
+  }
+  session.scheduleRefresh();
+  $("auth-view").hidden = true;
+  $("chat-view").hidden = false;
+  $("logout").hidden = false;
+  $("me").textContent = `${state.me.nickname} (#${state.me.id})`;
+  chats.reset(state.me.id);
+  state.open = null;
+  connectSocket();
+  await chats.load().catch(reportError);
+  // A reload reopens the chat that was open.
+  const reopen = Number(sessionStorage.getItem(OPEN_CHAT_KEY));
+  if (chats.has(reopen)) await openChat(reopen).catch(reportError);
+}
+
+function formSubmit(form, action) {
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    try {
+      await action(new FormData(form));
+    } catch (error) {
+      reportError(error);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+formSubmit($("login-form"), async (data) => {
+  await session.login(data.get("email"), data.get("password"));
+  await start();
+});
+formSubmit($("register-form"), async (data) => {
+  await session.register(data.get("nickname"), data.get("email"), data.get("password"));
+  await start();
+});
+$("logout").addEventListener("click", () => {
+  session.clear();
+  sessionStorage.removeItem(OPEN_CHAT_KEY);
+  showAuth();
+});
+$("notice-close").addEventListener("click", () => { $("notice").hidden = true; });
+
+// ---- the socket ---------------------------------------------------------------------------
+
+function connectSocket() {
+  if (typeof io !== "function") {
+    const src = document.querySelector("script[integrity]")?.src;
+    notify(`The Socket.IO client library did not load (${src}); live chat is unavailable.`);
+    setConnection("offline", "no Socket.IO client");
+    return;
+  }
+  // `auth` as a function: every reconnect presents the current access token.
+  const socket = io("/chats", { auth: (send) => send({ token: session.accessToken }) });
+  state.socket = socket;
+  setConnection("reconnecting", "connecting");
+  socket.on("connect", () => {
+    setConnection("connected");
+    const again = state.everConnected;
+    state.everConnected = true;
+    if (again) chats.load("/chats", { refresh: true }).catch(reportError);
+    if (state.open) syncOpenChat(state.open).catch(reportError);
+  });
+  socket.on("disconnect", (reason) => {
+    setConnection(socket.active ? "reconnecting" : "offline", reason);
+  });
+  socket.on("connect_error", async (error) => {
+    const code = error.data?.code;
+    if (code === 111 && session.loggedIn) {
+      // The access token ran out while offline: refresh, then connect again.
+      try {
+        await session.refreshAccess();
+        socket.connect();
+      } catch (refreshError) {
+        reportError(refreshError);
+      }
+      return;
+    }
+    setConnection(socket.active ? "reconnecting" : "offline", error.message);
+    if (!socket.active) notify(`Cannot connect: ${error.message}`);
+  });
+  socket.io.on("reconnect_attempt", () => setConnection("reconnecting"));
+  socket.io.on("reconnect_failed", () => setConnection("offline", "gave up reconnecting"));
+  socket.on("receive_message", (message) => {
+    const open = state.open;
+    if (open?.id !== message.chatId) {
+      chats.markUnread(message.chatId);
+      return;
+    }
+    open.list.add(message);
+    // A previousId we do not hold means live delivery skipped something: read it from history.
+    if (!open.list.follow(message)) catchUp(open).catch(reportError);
+  });
+  socket.on("chat_created", (chat) => chats.add(chat, true));
+  socket.on("exception", (error) => {
+    notify(`Server error ${error.code}: ${errorText(error)}`);
+  });
+}
+
+addEventListener("offline", () => setConnection("offline", "the browser is offline"));
+addEventListener("online", () => {
+  if (state.socket && !state.socket.connected) state.socket.connect();
+});
+
+/** Emit with an acknowledgement; resolves with `data` or throws the server's message. */
+function request(event, payload) {
+  return new Promise((resolve, reject) => {
+    state.socket.timeout(10_000).emit(event, payload, (timeout, ack) => {
+      if (timeout) reject(new Error(`${event}: no answer from the server`));
+      else if (ack?.status === "ok") resolve(ack.data);
+      else reject(new Error(`${errorText(ack)} (code ${ack?.code})`));
+    });
+  });
+}
+
+// ---- chats --------------------------------------------------------------------------------
+
+formSubmit($("new-chat-form"), async () => {
+  const userIds = await resolveUsers(session, $("new-chat-users").value);
+  const chat = await session.request("POST", "/chats", { userIds });
+  chats.add(chat, true);
+  $("new-chat-users").value = "";
+  await openChat(chat.id);
+});
+
+// ---- the open chat ------------------------------------------------------------------------
+
+async function openChat(chatId) {
+  if (state.open?.id === chatId) {
+    $("chat-view").dataset.pane = "chat";
+    return;
+  }
+  const previous = state.open;
+  if (previous && state.socket?.connected) {
+    request("leave_chat", { chatIds: [previous.id] }).catch(() => {});
+  }
+  chats.select(chatId);
+  $("chat-title").textContent = `${chats.label(chatId)} · #${chatId}`;
+  $("chat-view").dataset.pane = "chat";
+  $("send-form").hidden = false;
+  $("load-older").hidden = true;
+  const open = { id: chatId, list: new MessageList($("messages"), state.me.id, retrySend),
+                 loaded: false, olderNext: null };
+  state.open = open;
+  sessionStorage.setItem(OPEN_CHAT_KEY, String(chatId));
+  $("chat-view").dataset.synced = "false";
+  if (state.socket?.connected) await syncOpenChat(open);
+}
+
+/** Join the room first, then read history, so nothing falls between the two. */
+async function syncOpenChat(open) {
+  $("chat-view").dataset.synced = "false";
+  await request("enter_chat", { chatIds: [open.id] });
+  if (state.open !== open) return;
+  if (!open.loaded) await loadNewest(open);
+  else await catchUp(open);
+  if (state.open !== open) return;
+  open.list.resendUnconfirmed((pending) => sendPending(open, pending));
+  // Marks the chat as live and complete (tests wait for it too).
+  $("chat-view").dataset.synced = "true";
+}
+
+async function loadNewest(open) {
+  const page = await session.get(
+    `/chats/${open.id}/messages?order__createdAt=DESC&take=${PAGE_SIZE}`);
+  if (state.open !== open) return;
+  open.list.addOlder(page.data);
+  open.list.complete(page.data);
+  open.loaded = true;
+  open.olderNext = page.next;
+  $("load-older").hidden = !page.next;
+  open.list.scrollToEnd();
+}
+
+/** After a reconnect or a gap: everything after the contiguous point, page by page. */
+async function catchUp(open) {
+  let url = `/chats/${open.id}/messages?order__createdAt=ASC&take=100` +
+    `&where__id__more_than=${open.list.contiguousId}`;
+  while (url && state.open === open) {
+    const page = await session.get(url);
+    page.data.forEach((message) => open.list.add(message));
+    open.list.complete(page.data);
+    url = page.next;
+  }
+}
+
+$("load-older").addEventListener("click", async () => {
+  const open = state.open;
+  if (!open?.olderNext) return;
+  try {
+    const page = await session.get(open.olderNext);
+    if (state.open !== open) return;
+    open.list.addOlder(page.data);
+    open.olderNext = page.next;
+    $("load-older").hidden = !page.next;
+  } catch (error) {
+    reportError(error);
+  }
+});
+
+$("back").addEventListener("click", () => { $("chat-view").dataset.pane = "list"; });
+
+// ---- sending ------------------------------------------------------------------------------
+
+function newClientMessageId() {
+  // getRandomValues works on plain http too, where crypto.randomUUID does not exist.
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+function sendPending(open, pending) {
+  // Retries reuse the clientMessageId: the server answers a repeat with the first message.
+  const payload = { chatId: open.id, message: pending.text, clientMessageId: pending.clientId };
+  const current = open.list.begin(pending);
+  request("send_message", payload)
+    .then((message) => {
+      open.list.confirm(pending.clientId, message);
+      if (!open.list.follow(message) && current()) catchUp(open).catch(reportError);
+    })
+    .catch((error) => { if (current()) open.list.fail(pending.clientId, error.message); });
+}
+
+function retrySend(clientId) {
+  const open = state.open;
+  const pending = open?.list.retry(clientId);
+  if (pending && state.socket?.connected) sendPending(open, pending);
+}
+
+formSubmit($("send-form"), async () => {
+  const input = $("message-input");
+  const open = state.open;
+  if (!open || !input.value) return;
+  const pending = open.list.addPending(newClientMessageId(), input.value, state.me);
+  input.value = "";
+  // While disconnected the message waits as pending and goes out on reconnect.
+  if (state.socket?.connected) sendPending(open, pending);
+});
+
+$("message-input").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey) {
+    event.preventDefault();
+    $("send-form").requestSubmit();
+  }
+});
+
+// For debugging from the console (and for the browser test): the live socket.
+Object.defineProperty(window, "pipechat", { value: Object.freeze({
+  get socket() { return state.socket; },
+}) });
+
+if (session.loggedIn) start();
+else showAuth();

@@ -1,0 +1,105 @@
+"""Fault 3: Redis goes away for a few seconds under two processes, then comes back."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from faults.clients import RecipeClient
+from faults.conftest import (
+    POSTGRES_ONLY,
+    check_nothing_lost,
+    make_world,
+    server_env,
+    start_clients,
+    start_senders,
+    wait_for_acks,
+)
+from pipechat.db import Database
+from support import REDIS_URL, ServerProcess, free_port, need_service
+
+pytestmark = pytest.mark.slow
+PER_CHAT = 60
+OUTAGE_SECONDS = 3.0
+
+
+class RedisServer:
+    """A private redis-server on a loopback port, so stopping it disturbs nobody else."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.data_dir = data_dir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary is not None
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.data_dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+async def probe_cross_process(sender: RecipeClient, receiver: RecipeClient, chat_id: int,
+                              seconds: float) -> bool:
+    """Send probes until one reaches the other process's client live."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    index = 0
+    while asyncio.get_running_loop().time() < deadline:
+        await sender.send_all(chat_id, 1, f"probe-{index}", pause=0)
+        message_id = sender.outcomes.acked[f"probe-{index}-0"]
+        for _ in range(10):
+            if message_id in receiver.live:
+                return True
+            await asyncio.sleep(0.05)
+        index += 1
+    return False
+
+
+@POSTGRES_ONLY
+async def test_redis_outage_keeps_saving_and_recovers(
+    database_url: str, database: Database, tmp_path: Path
+) -> None:
+    need_service("redis", REDIS_URL)  # the machine has Redis installed and running
+    redis = RedisServer(tmp_path)
+    redis.start()
+    env = server_env(database_url, tmp_path,
+                     PIPECHAT_REDIS_URL=f"redis://127.0.0.1:{redis.port}/0",
+                     PIPECHAT_REDIS_CHANNEL=f"outage-{uuid.uuid4().hex}")
+    first = ServerProcess(env, log_path=tmp_path / "first.log").start()
+    second = ServerProcess(env, log_path=tmp_path / "second.log").start()
+    try:
+        world = await make_world(first.url)
+        clients = start_clients(world, [[first.url], [first.url], [second.url]])
+        try:
+            senders = start_senders(clients, PER_CHAT)
+            await asyncio.wait_for(wait_for_acks(clients, PER_CHAT), 60)
+            redis.stop()
+            acked_before = sum(len(c.outcomes.acked) for c in clients)
+            await asyncio.sleep(OUTAGE_SECONDS)
+            acked_during = sum(len(c.outcomes.acked) for c in clients) - acked_before
+            redis.start()
+            await asyncio.wait_for(asyncio.gather(*senders), 90)
+            resumed = await probe_cross_process(clients[0], clients[2], world.group_chat, 30)
+        finally:
+            for client in clients:
+                await client.stop()
+        assert acked_during > 0  # saving and acknowledging went on without Redis
+        assert resumed  # cross-process delivery came back by itself
+        for server in (first, second):
+            assert server.process is not None and server.process.poll() is None
+        await check_nothing_lost(database, clients, second.url)
+    finally:
+        first.stop()
+        second.stop()
+        redis.stop()
