@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from sqlalchemy import func, select
 from faults.clients import RecipeClient
 from pipechat.db import Database
 from pipechat.messages.models import Message
-from support import TEST_SECRET, Account, make_settings, register
+from support import TEST_SECRET, Account, ServerProcess, make_settings, register
 
 POSTGRES_ONLY = pytest.mark.parametrize(
     "backend", [pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -27,19 +28,37 @@ async def wait_for_acks(clients: list[RecipeClient], total: int) -> None:
         await asyncio.sleep(0.02)
 
 
-def start_clients(world: World, urls_of: list[list[str]]) -> list[RecipeClient]:
-    """One connected recipe client per user; user i tries `urls_of[i]` in turn."""
+@asynccontextmanager
+async def load_with_fault(world: World, urls_of: list[list[str]],
+                          per_chat: int) -> AsyncIterator[list[RecipeClient]]:
+    """Clients sending `per_chat` messages into each of their chats; the body injects a fault.
+
+    User i connects to `urls_of[i]` in turn. The body runs once the first `per_chat` acks are
+    in; afterwards every send must end acknowledged, and the clients are stopped either way.
+    """
     clients = [RecipeClient(account, urls_of[index], world.chats_of(index))
                for index, account in enumerate(world.accounts)]
     for client in clients:
         client.start()
-    return clients
+    try:
+        senders = [asyncio.create_task(client.send_all(chat_id, per_chat, f"c{i}-{chat_id}"))
+                   for i, client in enumerate(clients) for chat_id in client.chat_ids]
+        await asyncio.wait_for(wait_for_acks(clients, per_chat), 60)
+        yield clients
+        await asyncio.wait_for(asyncio.gather(*senders), 90)
+    finally:
+        for client in clients:
+            await client.stop()
 
 
-def start_senders(clients: list[RecipeClient], per_chat: int) -> list[asyncio.Task[None]]:
-    """Every client sends `per_chat` messages into each of its chats."""
-    return [asyncio.create_task(client.send_all(chat_id, per_chat, f"c{i}-{chat_id}"))
-            for i, client in enumerate(clients) for chat_id in client.chat_ids]
+@contextmanager
+def stopping(*servers: ServerProcess) -> Iterator[None]:
+    """Stop these server processes when the block ends, however it ends."""
+    try:
+        yield
+    finally:
+        for server in servers:
+            server.stop()
 
 
 def server_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str]:

@@ -7,14 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from faults.conftest import (
-    check_nothing_lost,
-    make_world,
-    server_env,
-    start_clients,
-    start_senders,
-    wait_for_acks,
-)
+from faults.conftest import check_nothing_lost, load_with_fault, make_world, server_env, stopping
 from pipechat.db import Database
 from support import ServerProcess
 
@@ -26,21 +19,13 @@ async def test_sigkill_mid_stream_loses_nothing(database_url: str, database: Dat
                                                 tmp_path: Path) -> None:
     server = ServerProcess(server_env(database_url, tmp_path),
                            log_path=tmp_path / "server.log").start()
-    try:
+    with stopping(server):
         world = await make_world(server.url)
-        clients = start_clients(world, [[server.url]] * 3)
-        try:
-            senders = start_senders(clients, PER_CHAT)
-            await asyncio.wait_for(wait_for_acks(clients, PER_CHAT), 60)
+        async with load_with_fault(world, [[server.url]] * 3, PER_CHAT) as clients:
             server.kill()
             await asyncio.sleep(0.5)
             server.start()
-            await asyncio.wait_for(asyncio.gather(*senders), 90)
-        finally:
-            for client in clients:
-                await client.stop()
         await check_nothing_lost(database, clients, server.url)
         assert all(client.connects >= 2 for client in clients)  # each lived through the crash
-        assert sum(len(c.outcomes.acked) for c in clients) == PER_CHAT * len(senders)
-    finally:
-        server.stop()
+        assert sum(len(c.outcomes.acked) for c in clients) == PER_CHAT * sum(
+            len(c.chat_ids) for c in clients)

@@ -10,11 +10,10 @@ import asyncpg
 from faults.conftest import (
     POSTGRES_ONLY,
     check_nothing_lost,
+    load_with_fault,
     make_world,
     server_env,
-    start_clients,
-    start_senders,
-    wait_for_acks,
+    stopping,
 )
 from pipechat.db import Database
 from support import POSTGRES_URL, ServerProcess
@@ -46,20 +45,11 @@ async def test_database_outage_gives_errors_never_false_oks(
 ) -> None:
     server = ServerProcess(server_env(database_url, tmp_path),
                            log_path=tmp_path / "server.log").start()
-    try:
+    with stopping(server):
         world = await make_world(server.url)
-        clients = start_clients(world, [[server.url]] * 3)
-        try:
-            senders = start_senders(clients, PER_CHAT)
-            await asyncio.wait_for(wait_for_acks(clients, PER_CHAT), 60)
+        async with load_with_fault(world, [[server.url]] * 3, PER_CHAT) as clients:
             await cut_database(database_url)
-            await asyncio.wait_for(asyncio.gather(*senders), 90)
-        finally:
-            for client in clients:
-                await client.stop()
         assert server.process is not None and server.process.poll() is None
         # Sends during the outage were refused with code 150 and re-sent later.
         assert sum(client.outcomes.errors.get(150, 0) for client in clients) > 0
         await check_nothing_lost(database, clients, server.url)
-    finally:
-        server.stop()

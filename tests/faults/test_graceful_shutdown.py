@@ -9,14 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from faults.conftest import (
-    check_nothing_lost,
-    make_world,
-    server_env,
-    start_clients,
-    start_senders,
-    wait_for_acks,
-)
+from faults.conftest import check_nothing_lost, load_with_fault, make_world, server_env, stopping
 from pipechat.db import Database
 from support import ServerProcess
 
@@ -29,25 +22,16 @@ async def test_sigterm_mid_load_drains_and_exits_cleanly(database_url: str, data
     log = tmp_path / "server.log"
     server = ServerProcess(server_env(database_url, tmp_path, PIPECHAT_LOG_LEVEL="INFO"),
                            log_path=log).start()
-    try:
+    with stopping(server):
         world = await make_world(server.url)
-        clients = start_clients(world, [[server.url]] * 3)
-        try:
-            senders = start_senders(clients, PER_CHAT)
-            await asyncio.wait_for(wait_for_acks(clients, PER_CHAT), 60)
+        async with load_with_fault(world, [[server.url]] * 3, PER_CHAT) as clients:
             assert server.process is not None
             started = time.monotonic()
             server.process.send_signal(signal.SIGTERM)
             code = await asyncio.to_thread(server.process.wait, 30)
             stopped_after = time.monotonic() - started
             server.start()
-            await asyncio.wait_for(asyncio.gather(*senders), 90)
-        finally:
-            for client in clients:
-                await client.stop()
         assert code == 0
         assert stopped_after < 15, stopped_after  # bounded: drain 15 s at most, then uvicorn
         assert "draining before shutdown" in log.read_text()
         await check_nothing_lost(database, clients, server.url)
-    finally:
-        server.stop()

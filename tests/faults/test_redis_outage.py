@@ -14,11 +14,10 @@ from faults.clients import RecipeClient
 from faults.conftest import (
     POSTGRES_ONLY,
     check_nothing_lost,
+    load_with_fault,
     make_world,
     server_env,
-    start_clients,
-    start_senders,
-    wait_for_acks,
+    stopping,
 )
 from pipechat.db import Database
 from support import REDIS_URL, ServerProcess, free_port, need_service
@@ -79,27 +78,21 @@ async def test_redis_outage_keeps_saving_and_recovers(
     first = ServerProcess(env, log_path=tmp_path / "first.log").start()
     second = ServerProcess(env, log_path=tmp_path / "second.log").start()
     try:
-        world = await make_world(first.url)
-        clients = start_clients(world, [[first.url], [first.url], [second.url]])
-        try:
-            senders = start_senders(clients, PER_CHAT)
-            await asyncio.wait_for(wait_for_acks(clients, PER_CHAT), 60)
-            redis.stop()
-            acked_before = sum(len(c.outcomes.acked) for c in clients)
-            await asyncio.sleep(OUTAGE_SECONDS)
-            acked_during = sum(len(c.outcomes.acked) for c in clients) - acked_before
-            redis.start()
-            await asyncio.wait_for(asyncio.gather(*senders), 90)
-            resumed = await probe_cross_process(clients[0], clients[2], world.group_chat, 30)
-        finally:
-            for client in clients:
-                await client.stop()
-        assert acked_during > 0  # saving and acknowledging went on without Redis
-        assert resumed  # cross-process delivery came back by itself
-        for server in (first, second):
-            assert server.process is not None and server.process.poll() is None
-        await check_nothing_lost(database, clients, second.url)
+        with stopping(first, second):
+            world = await make_world(first.url)
+            urls_of = [[first.url], [first.url], [second.url]]
+            async with load_with_fault(world, urls_of, PER_CHAT) as clients:
+                redis.stop()
+                acked_before = sum(len(c.outcomes.acked) for c in clients)
+                await asyncio.sleep(OUTAGE_SECONDS)
+                acked_during = sum(len(c.outcomes.acked) for c in clients) - acked_before
+                redis.start()
+                resumed = await probe_cross_process(clients[0], clients[2], world.group_chat,
+                                                    30)
+            assert acked_during > 0  # saving and acknowledging went on without Redis
+            assert resumed  # cross-process delivery came back by itself
+            for server in (first, second):
+                assert server.process is not None and server.process.poll() is None
+            await check_nothing_lost(database, clients, second.url)
     finally:
-        first.stop()
-        second.stop()
         redis.stop()

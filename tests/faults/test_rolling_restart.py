@@ -11,10 +11,10 @@ import pytest
 from faults.conftest import (
     POSTGRES_ONLY,
     check_nothing_lost,
+    load_with_fault,
     make_world,
     server_env,
-    start_clients,
-    start_senders,
+    stopping,
     wait_for_acks,
 )
 from pipechat.db import Database
@@ -33,27 +33,17 @@ async def test_rolling_restart_moves_clients_without_loss(
                      PIPECHAT_REDIS_CHANNEL=f"rolling-{uuid.uuid4().hex}")
     first = ServerProcess(env, log_path=tmp_path / "first.log").start()
     second = ServerProcess(env, log_path=tmp_path / "second.log").start()
-    try:
+    with stopping(first, second):
         world = await make_world(first.url)
         # Users 0 and 1 start on the first process, user 2 on the second; all fail over.
-        clients = start_clients(world, [[first.url, second.url], [first.url, second.url],
-                                        [second.url, first.url]])
-        try:
-            senders = start_senders(clients, PER_CHAT)
-            await asyncio.wait_for(wait_for_acks(clients, PER_CHAT), 60)
+        urls_of = [[first.url, second.url], [first.url, second.url], [second.url, first.url]]
+        async with load_with_fault(world, urls_of, PER_CHAT) as clients:
             assert first.stop() == 0
             await asyncio.wait_for(wait_for_acks(clients, 2 * PER_CHAT), 60)
             first.start()
-            await asyncio.wait_for(asyncio.gather(*senders), 90)
-        finally:
-            for client in clients:
-                await client.stop()
         assert clients[0].connects >= 2 and clients[1].connects >= 2
         # User 2 never left the second process and still got the others' messages live.
         others = {message_id for client in clients[:2]
                   for message_id in client.outcomes.acked.values()}
         assert clients[2].live & others
         await check_nothing_lost(database, clients, second.url)
-    finally:
-        first.stop()
-        second.stop()
