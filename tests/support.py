@@ -21,6 +21,7 @@ import asyncpg
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy import func, select
 
 from pipechat.app import create_app
 from pipechat.config import Settings
@@ -128,23 +129,34 @@ class LiveServer:
 
 
 @asynccontextmanager
-async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
-    """Serve `create_app(settings)` with uvicorn on a free port until the block ends."""
-    app = create_app(settings)
-    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                            ws_per_message_deflate=False, lifespan="on")
-    server = uvicorn.Server(config)
+async def serve_asgi(app: Any, **config: Any) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on a free loopback port; yields its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
+                                           ws_per_message_deflate=False, **config))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
             task.result()
         await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", app.state, settings)
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=15)
+
+
+@asynccontextmanager
+async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
+    """Serve `create_app(settings)` with uvicorn on a free port until the block ends."""
+    app = create_app(settings)
+    async with serve_asgi(app, lifespan="on") as url:
+        yield LiveServer(url, app.state, settings)
+
+
+async def count_rows(server: LiveServer, model: Any) -> int:
+    """Rows in `model`'s table of the server's database."""
+    async with server.context.db.read() as session:
+        return int(await session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 @dataclass
@@ -176,6 +188,15 @@ async def register(api: httpx.AsyncClient, nickname: str | None = None) -> Accou
     assert me.status_code == 200, me.text
     return Account(me.json()["id"], nickname, email, PASSWORD, tokens["accessToken"],
                    tokens["refreshToken"])
+
+
+async def create_chat(api: httpx.AsyncClient, owner: Account, *others: Account) -> dict[str, Any]:
+    """A chat of `owner` and `others`, made through `POST /chats`."""
+    response = await api.post("/chats", json={"userIds": [o.id for o in others]},
+                              headers=owner.bearer)
+    assert response.status_code == 201, response.text
+    chat: dict[str, Any] = response.json()
+    return chat
 
 
 def basic(email: str, password: str) -> dict[str, str]:

@@ -8,15 +8,10 @@ import time
 import httpx
 import jwt
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete
 
 from pipechat.users.models import User
-from support import PASSWORD, TEST_SECRET, LiveServer, basic, register
-
-
-async def count_users(server: LiveServer) -> int:
-    async with server.context.db.read() as session:
-        return int(await session.scalar(select(func.count()).select_from(User)) or 0)
+from support import PASSWORD, TEST_SECRET, LiveServer, basic, count_rows, register
 
 
 def token(sub: object, kind: str, exp_offset: int = 300) -> str:
@@ -66,13 +61,13 @@ async def test_duplicate_is_refused_by_field(api: httpx.AsyncClient, server: Liv
     first = await register(api)
     body = {"nickname": "other", "email": "other@example.com", "password": PASSWORD}
     body[field] = getattr(first, field)
-    before = await count_users(server)
+    before = await count_rows(server, User)
     response = await api.post("/auth/register/email", json=body)
     assert response.status_code == 400
     error = response.json()
     assert error["statusCode"] == 400 and error["error"] == "Bad Request"
     assert error["code"] == code and field in error["message"]
-    assert await count_users(server) == before
+    assert await count_rows(server, User) == before
 
 
 async def test_email_is_unique_regardless_of_case(api: httpx.AsyncClient) -> None:
@@ -104,7 +99,7 @@ async def test_invalid_register_body_names_the_field(
     error = response.json()
     assert error["code"] == 103 and error["error"] == "Bad Request"
     assert any(field in line for line in error["message"]), error
-    assert await count_users(server) == 0
+    assert await count_rows(server, User) == 0
 
 
 @pytest.mark.parametrize("content", [b"not json", b"[1, 2]", b"", b'"string"'])

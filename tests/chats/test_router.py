@@ -8,25 +8,19 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import func, select
 
 from pipechat.chats.models import Chat
-from support import Account, LiveServer, live_server, make_settings, register
+from support import (
+    Account,
+    LiveServer,
+    count_rows,
+    create_chat,
+    live_server,
+    make_settings,
+    register,
+)
 
 USER_KEYS = {"id", "nickname", "email", "role", "createdAt", "updatedAt"}
-
-
-async def count_chats(server: LiveServer) -> int:
-    async with server.context.db.read() as session:
-        return int(await session.scalar(select(func.count()).select_from(Chat)) or 0)
-
-
-async def new_chat(api: httpx.AsyncClient, owner: Account, *others: Account) -> dict[str, Any]:
-    response = await api.post("/chats", json={"userIds": [o.id for o in others]},
-                              headers=owner.bearer)
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def walk(api: httpx.AsyncClient, url: str, account: Account) -> list[dict[str, Any]]:
@@ -47,7 +41,7 @@ async def walk(api: httpx.AsyncClient, url: str, account: Account) -> list[dict[
 
 async def test_create_chat_adds_the_caller_and_hides_passwords(api: httpx.AsyncClient) -> None:
     owner, friend = await register(api), await register(api)
-    chat = await new_chat(api, owner, friend, friend)
+    chat = await create_chat(api, owner, friend, friend)
     assert set(chat) == {"id", "createdAt", "updatedAt", "users"}
     assert [user["id"] for user in chat["users"]] == sorted([owner.id, friend.id])
     assert all(set(user) == USER_KEYS for user in chat["users"])
@@ -66,7 +60,7 @@ async def test_create_chat_publishes_chat_created_to_every_member(
         assert readable.status_code == 200
 
     server.context.publish_to_users = record
-    chat = await new_chat(api, owner, friend)
+    chat = await create_chat(api, owner, friend)
     assert seen == [("chat_created", chat, sorted([owner.id, friend.id]))]
 
 
@@ -85,7 +79,7 @@ async def test_create_chat_rejects_malformed_bodies(api: httpx.AsyncClient, serv
     assert response.status_code == 400
     error = response.json()
     assert error["code"] == 103 and any(needle in line for line in error["message"])
-    assert await count_chats(server) == 0
+    assert await count_rows(server, Chat) == 0
 
 
 async def test_create_chat_with_unknown_users_changes_nothing(api: httpx.AsyncClient,
@@ -95,7 +89,7 @@ async def test_create_chat_with_unknown_users_changes_nothing(api: httpx.AsyncCl
                               headers=owner.bearer)
     assert response.status_code == 400
     assert response.json()["code"] == 102 and str(owner.id + 1000) in response.json()["message"]
-    assert await count_chats(server) == 0
+    assert await count_rows(server, Chat) == 0
 
 
 @pytest.mark.parametrize("method,path", [("GET", "/chats"), ("POST", "/chats"),
@@ -111,7 +105,7 @@ async def test_chat_routes_need_an_access_token(api: httpx.AsyncClient, method: 
 
 async def test_read_chat_member_missing_and_stranger(api: httpx.AsyncClient) -> None:
     owner, friend, stranger = await register(api), await register(api), await register(api)
-    chat = await new_chat(api, owner, friend)
+    chat = await create_chat(api, owner, friend)
     mine = await api.get(f"/chats/{chat['id']}", headers=friend.bearer)
     assert mine.status_code == 200 and mine.json() == chat
     missing = await api.get(f"/chats/{chat['id'] + 1}", headers=owner.bearer)
@@ -126,9 +120,9 @@ async def test_read_chat_member_missing_and_stranger(api: httpx.AsyncClient) -> 
 
 async def test_list_chats_shows_only_the_callers_chats(api: httpx.AsyncClient) -> None:
     owner, friend, stranger = await register(api), await register(api), await register(api)
-    shared = await new_chat(api, owner, friend)
-    await new_chat(api, stranger, friend)
-    own = await new_chat(api, owner)
+    shared = await create_chat(api, owner, friend)
+    await create_chat(api, stranger, friend)
+    own = await create_chat(api, owner)
     response = await api.get("/chats", headers=owner.bearer)
     assert response.status_code == 200
     assert response.json() == {"data": [shared, own], "cursor": {"after": None}, "count": 2,
@@ -138,7 +132,7 @@ async def test_list_chats_shows_only_the_callers_chats(api: httpx.AsyncClient) -
 async def test_following_next_yields_every_chat_once_in_both_orders(
         api: httpx.AsyncClient, server: LiveServer) -> None:
     owner = await register(api)
-    ids = [(await new_chat(api, owner))["id"] for _ in range(5)]
+    ids = [(await create_chat(api, owner))["id"] for _ in range(5)]
     ascending = await walk(api, "/chats?take=2", owner)
     assert [c["id"] for page in ascending for c in page["data"]] == ids
     assert [page["cursor"]["after"] for page in ascending] == [ids[1], ids[3], None]
@@ -157,7 +151,7 @@ async def test_following_next_yields_every_chat_once_in_both_orders(
 async def test_next_replaces_the_cursor_and_keeps_the_other_bound(
         api: httpx.AsyncClient) -> None:
     owner = await register(api)
-    ids = [(await new_chat(api, owner))["id"] for _ in range(6)]
+    ids = [(await create_chat(api, owner))["id"] for _ in range(6)]
     url = f"/chats?where__id__more_than={ids[0]}&take=2&where__id__less_than={ids[5]}"
     pages = await walk(api, url, owner)
     assert [c["id"] for page in pages for c in page["data"]] == ids[1:5]
@@ -168,7 +162,7 @@ async def test_next_replaces_the_cursor_and_keeps_the_other_bound(
 
 async def test_page_mode_counts_the_filtered_total(api: httpx.AsyncClient) -> None:
     owner = await register(api)
-    ids = [(await new_chat(api, owner))["id"] for _ in range(5)]
+    ids = [(await create_chat(api, owner))["id"] for _ in range(5)]
     second = await api.get("/chats?page=2&take=2", headers=owner.bearer)
     assert second.status_code == 200
     assert set(second.json()) == {"data", "total"}
@@ -212,7 +206,7 @@ async def test_public_base_url_and_page_size_cap_come_from_settings(
     async with live_server(settings) as running, httpx.AsyncClient(base_url=running.url) as api:
         owner = await register(api)
         for _ in range(3):
-            await new_chat(api, owner)
+            await create_chat(api, owner)
         page = await api.get("/chats?take=3", headers=owner.bearer)
         assert page.status_code == 200
         assert page.json()["next"].startswith("https://chat.example.com/chats?take=3&")

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from faults.clients import RecipeClient
 from pipechat.db import Database
 from pipechat.messages.models import Message
-from support import TEST_SECRET, Account, ServerProcess, make_settings, register
+from support import TEST_SECRET, Account, ServerProcess, create_chat, make_settings, register
 
 POSTGRES_ONLY = pytest.mark.parametrize(
     "backend", [pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -94,14 +94,8 @@ async def make_world(url: str) -> World:
     async with httpx.AsyncClient(base_url=url, timeout=30) as api:
         accounts = [await register(api) for _ in range(3)]
 
-        async def create(owner: Account, *others: Account) -> int:
-            response = await api.post("/chats", headers=owner.bearer,
-                                      json={"userIds": [other.id for other in others]})
-            assert response.status_code == 201, response.text
-            return int(response.json()["id"])
-
-        group = await create(accounts[0], accounts[1], accounts[2])
-        pair = await create(accounts[0], accounts[1])
+        group = (await create_chat(api, accounts[0], accounts[1], accounts[2]))["id"]
+        pair = (await create_chat(api, accounts[0], accounts[1]))["id"]
     return World(accounts, group, pair)
 
 

@@ -4,24 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
-import httpx
 import pytest
 
 from pipechat.messages.writer import MessageWriter, SavedMessage
 from support import Account, LiveServer
 
 Send = Callable[[int, Account, list[str]], Awaitable[list[SavedMessage]]]
-
-
-async def create_chat(api: httpx.AsyncClient, owner: Account, *others: Account) -> dict[str, Any]:
-    """A chat of `owner` and `others`, made through `POST /chats`."""
-    response = await api.post("/chats", json={"userIds": [o.id for o in others]},
-                              headers=owner.bearer)
-    assert response.status_code == 201, response.text
-    chat: dict[str, Any] = response.json()
-    return chat
 
 
 @pytest.fixture

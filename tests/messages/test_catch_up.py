@@ -16,9 +16,7 @@ import httpx
 
 from pipechat.db import Database
 from pipechat.messages.writer import MessageWriter
-from support import Account, LiveServer, register
-
-from .conftest import create_chat
+from support import Account, LiveServer, create_chat, register
 
 WRITERS = 3
 SENDERS = 12

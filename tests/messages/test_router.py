@@ -8,9 +8,9 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from support import Account, register
+from support import Account, create_chat, register
 
-from .conftest import Send, create_chat
+from .conftest import Send
 
 MESSAGE_KEYS = {"id", "chatId", "message", "clientMessageId", "author", "createdAt",
                 "updatedAt", "chat"}

@@ -7,11 +7,6 @@ from collections import defaultdict
 from typing import Any
 
 import socketio
-from sqlalchemy import func, select
-
-from pipechat.chats.models import Chat
-from pipechat.messages.models import Message
-from support import LiveServer
 
 NAMESPACE = "/chats"
 WAIT = 20.0  # a ceiling for a hung server, never a measured duration
@@ -68,18 +63,6 @@ class Peer:
         """Disconnect if connected."""
         if self.client.connected:
             await self.client.disconnect()
-
-
-async def count_messages(server: LiveServer) -> int:
-    """Rows in the messages table."""
-    async with server.context.db.read() as session:
-        return int(await session.scalar(select(func.count()).select_from(Message)) or 0)
-
-
-async def count_chats(server: LiveServer) -> int:
-    """Rows in the chats table."""
-    async with server.context.db.read() as session:
-        return int(await session.scalar(select(func.count()).select_from(Chat)) or 0)
 
 
 async def make_chat(owner: Peer, *user_ids: int) -> int:

@@ -8,9 +8,11 @@ from typing import Any
 import httpx
 import pytest
 
+from pipechat.chats.models import Chat
+from pipechat.messages.models import Message
 from realtime.conftest import Connect
-from realtime.peers import Peer, count_chats, count_messages, make_chat
-from support import Account, LiveServer, live_server, make_settings, register
+from realtime.peers import Peer, make_chat
+from support import Account, LiveServer, count_rows, live_server, make_settings, register
 
 CHAT = -1  # stands for the id of the test's chat
 
@@ -93,7 +95,7 @@ async def test_bad_payloads_are_refused_with_the_right_code(
         case = f"{event} {str(payload)[:60]!r}"
         assert ack["status"] == "error" and ack["code"] == code, (case, ack)
         assert hint in ack["message"], (case, ack)
-    assert await count_messages(server) == 0 and await count_chats(server) == 1
+    assert await count_rows(server, Message) == 0 and await count_rows(server, Chat) == 1
     await assert_usable(peer, chat)
     assert peer.backlog("exception") == 0
 
@@ -112,7 +114,7 @@ async def test_bad_input_without_ack_goes_to_exception(
     assert codes == [103, 103, 103, 103, 103, 106]
     extra = await peer.call("send_message", {"chatId": chat, "message": "x", "authorId": 99})
     assert "authorId" in extra["message"] and extra["details"] == {"fields": ["authorId"]}
-    assert await count_messages(server) == 0
+    assert await count_rows(server, Message) == 0
     saved = await assert_usable(peer, chat)
     assert saved["author"]["id"] == accounts[0].id
 
@@ -123,7 +125,7 @@ async def test_longest_allowed_message_is_stored(connect: Connect, accounts: lis
     chat = await make_chat(peer)
     ack = await peer.call("send_message", {"chatId": chat, "message": "é" * 2000})
     assert ack["status"] == "ok" and len(ack["data"]["message"]) == 2000
-    assert await count_messages(server) == 1
+    assert await count_rows(server, Message) == 1
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
@@ -133,7 +135,7 @@ async def test_oversized_packet_is_cut_at_the_transport(
     chat = await make_chat(peer)
     await peer.emit("send_message", {"chatId": chat, "message": "x" * 70_000})
     await peer.next("disconnect")
-    assert await count_messages(server) == 0
+    assert await count_rows(server, Message) == 0
     fresh = await connect(accounts[0])
     await assert_usable(fresh, chat)
 
@@ -157,7 +159,7 @@ async def test_rate_limit_refuses_without_dropping_the_connection(
             assert limited["status"] == "error" and limited["code"] == 105
             await peer.emit("enter_chat", {"chatIds": [chat]})
             assert (await peer.next("exception"))["code"] == 105
-            assert peer.client.connected and await count_messages(server) == 3
+            assert peer.client.connected and await count_rows(server, Message) == 3
             # The bucket is per connection: another socket of the same user is unaffected.
             assert (await other.call("send_message", {"chatId": chat, "message": "ok"}))[
                 "status"] == "ok"

@@ -12,13 +12,12 @@ from typing import Any
 import engineio
 import pytest
 import socketio
-import uvicorn
 from engineio import async_socket, exceptions
 
 from pipechat.app import create_app
 from pipechat.realtime import engineio_writer
 from pipechat.realtime.broadcast import BroadcastManager, BroadcastRedisManager
-from support import REDIS_URL, make_settings, need_service
+from support import REDIS_URL, make_settings, need_service, serve_asgi
 
 NS = "/chats"
 WAIT = 20.0  # a ceiling for a hung server, never a measured duration
@@ -54,20 +53,9 @@ def build_server(manager: socketio.AsyncManager) -> QuickServer:
 
 @asynccontextmanager
 async def serving(server: socketio.AsyncServer) -> AsyncIterator[str]:
-    """Serve with uvicorn on a free loopback port; yields the base URL."""
-    config = uvicorn.Config(socketio.ASGIApp(server), host="127.0.0.1", port=0,
-                            log_level="warning", ws_per_message_deflate=False)
-    runner = uvicorn.Server(config)
-    task = asyncio.create_task(runner.serve())
-    while not runner.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{runner.servers[0].sockets[0].getsockname()[1]}"
-    finally:
-        runner.should_exit = True
-        await asyncio.wait_for(task, WAIT)
+    """Serve a bare Socket.IO server on a free loopback port; yields the base URL."""
+    async with serve_asgi(socketio.ASGIApp(server)) as url:
+        yield url
 
 
 class Listener:

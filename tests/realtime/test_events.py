@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from pipechat.chats.models import Chat
+from pipechat.messages.models import Message
 from realtime.conftest import Connect
-from realtime.peers import count_chats, count_messages, make_chat
-from support import Account, LiveServer
+from realtime.peers import make_chat
+from support import Account, LiveServer, count_rows
 
 
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
@@ -66,11 +68,11 @@ async def test_create_chat_with_unknown_users_creates_nothing(
     peer = await connect(accounts[0])
     ack = await peer.call("create_chat", {"userIds": [accounts[1].id, 4242, 4243]})
     assert ack["status"] == "error" and ack["code"] == 102 and "4242" in ack["message"]
-    assert await count_chats(server) == 0
+    assert await count_rows(server, Chat) == 0
     # The failure was reported once, through the ack: the next notification is the next chat.
     created = await peer.call("create_chat", {"userIds": []})
     assert await peer.next("chat_created") == created["data"]
-    assert await count_chats(server) == 1
+    assert await count_rows(server, Chat) == 1
 
 
 async def test_enter_chat_is_all_or_nothing(connect: Connect, accounts: list[Account]) -> None:
@@ -99,7 +101,7 @@ async def test_stranger_cannot_send_and_nothing_is_stored(
     assert ack["code"] == 101
     ack = await stranger.call("send_message", {"chatId": 555, "message": "anyone?"})
     assert ack["code"] == 100
-    assert await count_messages(server) == 0
+    assert await count_rows(server, Message) == 0
 
 
 async def test_leave_chat_stops_delivery_but_keeps_membership(
@@ -134,7 +136,7 @@ async def test_resend_with_client_message_id_is_idempotent(
     marker = await alice.call("send_message", {"chatId": chat, "message": "after"})
     assert await bob.next("receive_message") == first["data"]
     assert await bob.next("receive_message") == marker["data"]
-    assert await count_messages(server) == 3
+    assert await count_rows(server, Message) == 3
 
 
 async def test_pipelined_sends_keep_their_order(connect: Connect,
