@@ -71,11 +71,10 @@ async def access_chat_ids(
 
 async def access_chat(session: AsyncSession, chat_id: int, user_id: int) -> Chat:
     """The chat with its users, if it exists (else 100) and `user_id` is a member (else 101)."""
-    await check_chats_membership(session, [chat_id], user_id)
-    chat = await session.scalar(
-        select(Chat).where(Chat.id == chat_id).options(selectinload(Chat.users))
-    )
-    assert chat is not None  # checked just above, and chats are never deleted
+    chat = await access_chat_summary(session, chat_id, user_id)
+    # The chat row is in the session already; this only loads its members.
+    await session.scalar(select(Chat).where(Chat.id == chat.id)
+                         .options(selectinload(Chat.users)))
     return chat
 
 
