@@ -44,8 +44,10 @@ def start_profiler(pid: int, path: Path) -> subprocess.Popen[bytes]:
     """py-spy (if installed) sampling the server; stacks go to `path` in collapsed form."""
     path.parent.mkdir(parents=True, exist_ok=True)
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    # BENCH_PYSPY_FLAGS, e.g. "--gil", narrows the samples to the thread holding the GIL.
+    extra = os.environ.get("BENCH_PYSPY_FLAGS", "").split()
     return subprocess.Popen([py_spy, "record", "--pid", str(pid), "--rate", "250", "--format",
-                             "raw", "--nonblocking", "--output", str(path)],
+                             "raw", "--nonblocking", *extra, "--output", str(path)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -129,6 +131,7 @@ def run_one(target: str, workload: Workload, args: argparse.Namespace) -> Result
         profile = (args.profile / f"{workload.name}-{target}.txt") if args.profile else None
         loadgen, figures = drive(server, spec, args.timeout, profile)
         saved = server.count_saved(loadgen.get("chatIds", []))
+        figures |= server.commit_figures()
     except BaseException:
         print(server.log_tail(), file=sys.stderr)
         raise

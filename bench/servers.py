@@ -167,6 +167,29 @@ class Server:
                                     f"DROP DATABASE IF EXISTS {self._pg_name} WITH (FORCE)"))
             self._pg_name = None
 
+    def commit_figures(self) -> dict[str, float]:
+        """Group-commit figures from the server's `/metrics`: mean batch, mean send->commit."""
+        if self.kind == "baseline":
+            return {}
+        try:
+            with urllib.request.urlopen(f"{self.url}/metrics", timeout=5) as response:
+                text = response.read().decode()
+        except (urllib.error.URLError, OSError):
+            return {}
+        values = {}
+        for line in text.splitlines():
+            name, _, value = line.partition(" ")
+            if name in ("pipechat_commit_batch_size_sum", "pipechat_commit_batch_size_count",
+                        "pipechat_send_commit_seconds_sum", "pipechat_send_commit_seconds_count"):
+                values[name] = float(value)
+        batches = values.get("pipechat_commit_batch_size_count", 0)
+        sent = values.get("pipechat_send_commit_seconds_count", 0)
+        if not batches or not sent:
+            return {}
+        return {"commitBatchMean": round(values["pipechat_commit_batch_size_sum"] / batches, 1),
+                "sendToCommitMeanMs": round(
+                    1000 * values["pipechat_send_commit_seconds_sum"] / sent, 2)}
+
     def count_saved(self, chat_ids: list[int]) -> int | None:
         """Rows in `messages` for these chats (None for the baseline, which saves nothing)."""
         if self.kind == "baseline" or not chat_ids or self.database_url is None:
