@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event, text
+from sqlalchemy import (
+    BigInteger,
+    Connection,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    create_engine,
+    event,
+    make_url,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
@@ -27,6 +40,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 # SQLite only gives INTEGER PRIMARY KEY columns a rowid alias (and so autoincrement).
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -69,10 +85,10 @@ class Timestamped:
     )
 
 
-def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
+def _configure_sqlite(engine: Engine, *, immediate: bool) -> None:
     """WAL for concurrent readers; NORMAL sync survives a process crash; IMMEDIATE for writers."""
 
-    @event.listens_for(engine.sync_engine, "connect")
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the driver so BEGIN is ours to emit.
         dbapi_connection.isolation_level = None
@@ -83,7 +99,7 @@ def _configure_sqlite(engine: AsyncEngine, *, immediate: bool) -> None:
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # A deferred transaction that later writes can fail with SQLITE_BUSY without waiting;
         # writers take the write lock up front so the busy timeout applies.
@@ -104,13 +120,24 @@ class Database:
             self.read_engine = create_async_engine(url, pool_size=4, max_overflow=4)
             self.write_engine = create_async_engine(url, pool_size=1, max_overflow=0,
                                                     pool_timeout=60)
-            _configure_sqlite(self.read_engine, immediate=False)
-            _configure_sqlite(self.write_engine, immediate=True)
+            _configure_sqlite(self.read_engine.sync_engine, immediate=False)
+            _configure_sqlite(self.write_engine.sync_engine, immediate=True)
+            # Message batches run whole in one thread with a plain pysqlite connection: a
+            # batch is then one hop off the event loop instead of one per statement, which
+            # matters when the loop is busy (docs/performance.md, "one hop per batch").
+            self._batch_engine: Engine | None = create_engine(
+                make_url(url).set(drivername="sqlite+pysqlite"), pool_size=1, max_overflow=0,
+                connect_args={"check_same_thread": False})
+            _configure_sqlite(self._batch_engine, immediate=True)
+            self._batch_thread: ThreadPoolExecutor | None = ThreadPoolExecutor(
+                max_workers=1, thread_name_prefix="pipechat-sqlite-batch")
         else:
             self.read_engine = create_async_engine(
                 url, pool_size=10, max_overflow=10, pool_pre_ping=True
             )
             self.write_engine = self.read_engine
+            self._batch_engine = None
+            self._batch_thread = None
         self.reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self.writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
@@ -126,6 +153,25 @@ class Database:
         async with self.writer() as session, session.begin():
             yield session
 
+    async def run_write(self, work: Callable[Concatenate[Connection, P], T],
+                        *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run `work(connection, ...)` in one write transaction: commit on return, else roll back.
+
+        `work` is synchronous Core code; on SQLite it runs in the batch thread, elsewhere
+        through the async engine's greenlet bridge.
+        """
+        if self._batch_engine is not None and self._batch_thread is not None:
+            job = partial(self._run_in_transaction, self._batch_engine, work, *args, **kwargs)
+            return await asyncio.get_running_loop().run_in_executor(self._batch_thread, job)
+        async with self.write_engine.begin() as connection:
+            return await connection.run_sync(work, *args, **kwargs)
+
+    @staticmethod
+    def _run_in_transaction(engine: Engine, work: Callable[Concatenate[Connection, P], T],
+                            *args: P.args, **kwargs: P.kwargs) -> T:
+        with engine.begin() as connection:
+            return work(connection, *args, **kwargs)
+
     async def ping(self) -> None:
         """Raise unless the database answers a trivial query."""
         async with self.read_engine.connect() as connection:
@@ -136,3 +182,7 @@ class Database:
         await self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()
+        if self._batch_engine is not None and self._batch_thread is not None:
+            # The connection belongs to the batch thread: close it there.
+            await asyncio.get_running_loop().run_in_executor(self._batch_thread,
+                                                             self._batch_engine.dispose)

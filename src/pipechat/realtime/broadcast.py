@@ -20,6 +20,9 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
+# Keeps fire-and-forget tasks alive until they finish (the loop holds only weak references).
+_background: set[asyncio.Task[Any]] = set()
+
 
 class EncodedPacket(eio_packet.Packet):  # type: ignore[misc]
     """An engine.io MESSAGE packet encoded once, however many sockets send it."""
@@ -48,27 +51,45 @@ class BroadcastManager(socketio.AsyncManager):  # type: ignore[misc]
             await super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
                                callback=callback, **kwargs)
             return
+        if not self.emit_now(event, data, namespace, room, skip_sid):
+            # Binary attachments travel as several engine.io packets; keep the stock path.
+            await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, **kwargs)
+
+    def emit_now(self, event: str, data: Any, namespace: str, room: Any,
+                 skip_sid: Any = None) -> bool:
+        """Queue `event` to this process's sockets in `room` at once; False if it has binary."""
         args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
         encoded = self.server.packet_class(sio_packet.EVENT, namespace=namespace,
                                            data=[event, *args]).encode()
         if isinstance(encoded, list):
-            # Binary attachments travel as several engine.io packets; keep the stock path.
-            await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, **kwargs)
-            return
+            return False
         self.deliver(EncodedPacket(encoded), namespace, room, skip_sid)
+        return True
+
+    def send_now(self, eio_sid: str, pkt: sio_packet.Packet) -> None:
+        """Queue one Socket.IO packet (an ack, say) to one engine.io socket, without waiting."""
+        encoded = pkt.encode()
+        if isinstance(encoded, list):
+            # Never the case for our JSON replies; the stock path keeps binary correct.
+            task = asyncio.ensure_future(self.server._send_packet(eio_sid, pkt))
+            _background.add(task)
+            task.add_done_callback(_background.discard)
+            return
+        self._queue_to(eio_sid, EncodedPacket(encoded))
 
     def deliver(self, pkt: EncodedPacket, namespace: str, room: Any, skip_sid: Any) -> None:
         """Queue `pkt` on the engine.io socket of every participant not skipped."""
         skip = set(skip_sid) if isinstance(skip_sid, list) else {skip_sid}
-        sockets = self.server.eio.sockets
         for sid, eio_sid in self.get_participants(namespace, room):
-            if sid in skip:
-                continue
-            socket = sockets.get(eio_sid)
-            if socket is None or socket.closing or socket.closed:
-                continue
-            queue: asyncio.Queue[Any] = socket.queue
-            queue.put_nowait(pkt)
+            if sid not in skip:
+                self._queue_to(eio_sid, pkt)
+
+    def _queue_to(self, eio_sid: str, pkt: eio_packet.Packet) -> None:
+        socket = self.server.eio.sockets.get(eio_sid)
+        if socket is None or socket.closing or socket.closed:
+            return
+        queue: asyncio.Queue[Any] = socket.queue
+        queue.put_nowait(pkt)
 
 
 class BroadcastRedisManager(socketio.AsyncRedisManager, BroadcastManager):  # type: ignore[misc]

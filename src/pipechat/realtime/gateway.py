@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import socketio
+from socketio import packet as sio_packet
 
 from pipechat.context import AppContext
 from pipechat.realtime import engineio_writer
 from pipechat.realtime.broadcast import BroadcastManager, BroadcastRedisManager
 from pipechat.realtime.codec import OrjsonCodec
-from pipechat.realtime.namespace import ACK_WANTED, ChatsNamespace
+from pipechat.realtime.namespace import ACK_WANTED, ChatsNamespace, PendingReply
 from pipechat.realtime.publisher import RoomPublisher
 
 
@@ -24,11 +25,29 @@ class ChatServer(socketio.AsyncServer):  # type: ignore[misc]
 
     async def _handle_event_internal(self, server: Any, sid: str, eio_sid: str, data: Any,
                                      namespace: str, id: int | None) -> None:
+        # python-socketio's version, except that a PendingReply is answered when it settles.
         token = ACK_WANTED.set(id is not None)
         try:
-            await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
+            result = await server._trigger_event(data[0], namespace, sid, *data[1:])
         finally:
             ACK_WANTED.reset(token)
+        if isinstance(result, PendingReply):
+            result.future.add_done_callback(
+                lambda _done: self._settle(result, sid, eio_sid, namespace, id))
+        elif result is not self.not_handled and id is not None:
+            self._ack_now(eio_sid, namespace, id, result)
+
+    def _settle(self, reply: PendingReply, sid: str, eio_sid: str, namespace: str,
+                id: int | None) -> None:
+        handler = self.namespace_handlers[namespace]
+        result = handler.settle(sid, reply, wants_ack=id is not None)
+        if id is not None:
+            self._ack_now(eio_sid, namespace, id, result)
+
+    def _ack_now(self, eio_sid: str, namespace: str, id: int, result: Any) -> None:
+        data = [] if result is None else list(result) if isinstance(result, tuple) else [result]
+        self.manager.send_now(eio_sid, self.packet_class(sio_packet.ACK, namespace=namespace,
+                                                         id=id, data=data))
 
     async def _handle_eio_connect(self, eio_sid: str, environ: Any) -> Any:
         # The engine.io socket exists but its writer has not started: swap in the quick poll.
@@ -77,6 +96,9 @@ def build_gateway(context: AppContext) -> Gateway:
     server = ChatServer(
         async_mode="asgi",
         client_manager=_client_manager(context),
+        # Handlers run in the engine.io reader, in arrival order, without a task per event;
+        # none of them waits for long (send_message hands its commit to a PendingReply).
+        async_handlers=False,
         cors_allowed_origins=settings.cors_origins or [],
         max_http_buffer_size=settings.max_payload_bytes,
         json=OrjsonCodec,

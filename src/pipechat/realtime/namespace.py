@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import socketio
@@ -17,6 +19,7 @@ from pipechat.context import AppContext
 from pipechat.errors import ChatError, ErrorCode
 from pipechat.messages.schemas import MessageCreate
 from pipechat.messages.service import check_message_text
+from pipechat.messages.writer import SavedMessage
 from pipechat.metrics import CONNECTED_SOCKETS, ERRORS, MESSAGES_RECEIVED
 from pipechat.realtime.connection import Connection, access_connection
 from pipechat.realtime.payloads import parse_payload
@@ -31,8 +34,36 @@ ACK_WANTED: ContextVar[bool | None] = ContextVar("ack_wanted", default=None)
 Handler = Callable[[str, Connection, tuple[Any, ...]], Awaitable[Any]]
 
 
+@dataclass(frozen=True, slots=True)
+class PendingReply:
+    """A handler's answer that is known only once `future` settles (a send's commit).
+
+    The server replies from the future's done-callback instead of awaiting it, so a socket's
+    events are handled in order without a task each, and later sends need not wait for the
+    commit of earlier ones.
+    """
+
+    future: asyncio.Future[Any]
+    render: Callable[[Any], Any]
+
+
 def _unavailable() -> ChatError:
     return ChatError(ErrorCode.SERVICE_UNAVAILABLE, "the database is unavailable, retry")
+
+
+def _as_chat_error(event: Any, exc: Exception) -> ChatError:
+    """What the client is told about a failed event: its own error, or 150 / 199."""
+    if isinstance(exc, ChatError):
+        return exc
+    if isinstance(exc, OperationalError | DBAPIError):
+        log.warning("database error in %s: %s", event, type(exc).__name__)
+        return _unavailable()
+    log.error("bug while handling %r", event, exc_info=exc)
+    return ChatError(ErrorCode.INTERNAL, "internal error; please report it")
+
+
+def _wire(saved: SavedMessage) -> dict[str, Any]:
+    return saved.to_wire()
 
 
 def _refusal(error: ChatError) -> RefuseConnection:
@@ -67,15 +98,20 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         sid = args[0]
         try:
             data = await self._dispatch(event, sid, args[1:])
-        except ChatError as error:
-            return await self._report(sid, error, wants_ack)
-        except (OperationalError, DBAPIError) as exc:
-            log.warning("database error in %s: %s", event, type(exc).__name__)
-            return await self._report(sid, _unavailable(), wants_ack)
-        except Exception:
-            log.exception("bug while handling %r", event)
-            bug = ChatError(ErrorCode.INTERNAL, "internal error; please report it")
-            return await self._report(sid, bug, wants_ack)
+        except Exception as exc:
+            return self._report(sid, _as_chat_error(event, exc), wants_ack)
+        if isinstance(data, PendingReply):
+            return data
+        return {"status": "ok", "data": data}
+
+    def settle(self, sid: str, reply: PendingReply, wants_ack: bool) -> Any:
+        """The ack payload of a settled reply; without an ack, errors go out as `exception`."""
+        if reply.future.cancelled():
+            return self._report(sid, _unavailable(), wants_ack)
+        try:
+            data = reply.render(reply.future.result())
+        except Exception as exc:
+            return self._report(sid, _as_chat_error("send_message", exc), wants_ack)
         return {"status": "ok", "data": data}
 
     def _forget(self, sid: str) -> None:
@@ -84,12 +120,12 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             CONNECTED_SOCKETS.dec()
             log.info("socket disconnected", extra={"sid": sid, "user_id": connection.user.id})
 
-    async def _report(self, sid: str, error: ChatError, wants_ack: bool) -> Any:
+    def _report(self, sid: str, error: ChatError, wants_ack: bool) -> Any:
         ERRORS.labels(code=str(int(error.code))).inc()
         if wants_ack:
             return error.socket_payload()
         # The socket is on this process: no need to route the reply through Redis.
-        await self.emit("exception", error.socket_payload(), to=sid, ignore_queue=True)
+        self.server.manager.emit_now("exception", error.socket_payload(), NAMESPACE, sid)
         return None
 
     async def _dispatch(self, event: Any, sid: str, args: tuple[Any, ...]) -> Any:
@@ -140,19 +176,17 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return {"chatIds": chat_ids}
 
     async def _send_message(self, sid: str, connection: Connection,
-                            args: tuple[Any, ...]) -> Any:
+                            args: tuple[Any, ...]) -> PendingReply:
         writer = self._context.message_writer
         if writer is None:
             raise ChatError(ErrorCode.SERVICE_UNAVAILABLE, "the server is not ready, retry")
         user = connection.user
-        # The lock covers everything up to the submit, which fixes the commit order; waiting
-        # for the commit happens outside it so one socket can have many sends in flight.
-        async with connection.send_lock:
-            data = parse_payload(MessageCreate, args)
-            check_message_text(data.message, self._context.settings.message_max_length)
-            await access_chat_ids(self._context.db, self._members, [data.chat_id], user.id)
-            future = writer.submit(data.chat_id, user.id, user.nickname, data.message,
-                                   data.client_message_id, origin=sid)
-            MESSAGES_RECEIVED.inc()
-        saved = await future
-        return saved.to_wire()
+        # A socket's events are handled one after another (the server runs handlers inline),
+        # so submitting here fixes the commit order; the commit itself is not awaited.
+        data = parse_payload(MessageCreate, args)
+        check_message_text(data.message, self._context.settings.message_max_length)
+        await access_chat_ids(self._context.db, self._members, [data.chat_id], user.id)
+        future = writer.submit(data.chat_id, user.id, user.nickname, data.message,
+                               data.client_message_id, origin=sid)
+        MESSAGES_RECEIVED.inc()
+        return PendingReply(future, _wire)
