@@ -23,6 +23,7 @@ from pipechat.migrations import apply_migrations
 
 log = logging.getLogger("pipechat")
 DRAIN_SECONDS = 15.0
+GIL_SWITCH_INTERVAL = 0.001
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
@@ -34,6 +35,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     # than one that takes a second longer to boot.
     asyncio.run(apply_migrations(settings.async_database_url))
     app = create_app(settings)
+    # The SQLite batch thread gives up the GIL on every statement and must win it back from
+    # a busy event loop; at the default 5 ms interval that wait dominated (d)'s p99
+    # (docs/performance.md, "GIL switch interval").
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     config = uvicorn.Config(
         app,
         host=args.host or settings.host,
