@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, tuple_, update
+import orjson
+from sqlalchemy import Connection, Table, TextualSelect, bindparam, insert, select, text, update
 
 from pipechat.chats.models import Chat
 from pipechat.db import utc_now
@@ -102,15 +103,41 @@ def lock_chats(connection: Connection, chat_ids: list[int]) -> dict[int, int | N
     return {chat_id: newest for chat_id, newest in connection.execute(statement)}
 
 
+# One index search per key on both databases. SQLite answers a row-value
+# `(author_id, client_message_id) IN (...)` by scanning the whole unique index (5.7 ms per
+# lookup at 100,000 messages, growing with the table); joining a list of keys to the table
+# instead walks the keys and probes the index for each. The keys travel as one parameter
+# (a JSON array, or two arrays on PostgreSQL), so the statement text never changes.
+_RESENT_TYPES = (MESSAGES.c.id, MESSAGES.c.chat_id, MESSAGES.c.author_id, MESSAGES.c.message,
+                 MESSAGES.c.client_message_id, MESSAGES.c.created_at)
+_RESENT_COLUMNS = "m.id, m.chat_id, m.author_id, m.message, m.client_message_id, m.created_at"
+_RESENT_SQLITE = text(
+    f"SELECT {_RESENT_COLUMNS} FROM json_each(:keys) AS k CROSS JOIN messages AS m "
+    "WHERE m.author_id = json_extract(k.value, '$[0]') "
+    "AND m.client_message_id = json_extract(k.value, '$[1]')").columns(*_RESENT_TYPES)
+_RESENT_POSTGRES = text(
+    f"SELECT {_RESENT_COLUMNS} FROM unnest(CAST(:authors AS BIGINT[]), "
+    "CAST(:client_ids AS VARCHAR[])) AS k(author_id, client_message_id) "
+    "JOIN messages AS m ON m.author_id = k.author_id "
+    "AND m.client_message_id = k.client_message_id").columns(*_RESENT_TYPES)
+
+
+def select_resent(dialect: str,
+                  keys: list[tuple[int, str]]) -> tuple[TextualSelect, dict[str, Any]]:
+    """The statement and parameters that find stored messages under these keys."""
+    if dialect == "sqlite":
+        return _RESENT_SQLITE, {"keys": orjson.dumps(keys).decode()}
+    return _RESENT_POSTGRES, {"authors": [author for author, _ in keys],
+                     "client_ids": [client_id for _, client_id in keys]}
+
+
 def find_resent(connection: Connection,
                 keys: list[tuple[int, str]]) -> dict[tuple[int, str], SavedMessage]:
     """Messages already stored under these (author, clientMessageId) keys."""
     if not keys:
         return {}
-    m = MESSAGES.c
-    rows = connection.execute(
-        select(m.id, m.chat_id, m.author_id, m.message, m.client_message_id, m.created_at)
-        .where(tuple_(m.author_id, m.client_message_id).in_(keys))).all()
+    statement, parameters = select_resent(connection.dialect.name, keys)
+    rows = connection.execute(statement, parameters).all()
     return {(row.author_id, row.client_message_id): SavedMessage(
         row.id, row.chat_id, row.author_id, "", row.message, row.client_message_id,
         row.created_at, created=False, previous_id=_previous_id(connection, row.chat_id, row.id))
