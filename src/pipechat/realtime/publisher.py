@@ -7,9 +7,11 @@ import logging
 from typing import Any
 
 import socketio
+from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from pipechat.messages.writer import SavedMessage
 from pipechat.metrics import MESSAGES_DELIVERED
+from pipechat.realtime.broadcast import BroadcastManager
 
 log = logging.getLogger("pipechat.realtime")
 
@@ -29,15 +31,20 @@ def chat_room(chat_id: int) -> str:
 
 
 class RoomPublisher:
-    """Emits `receive_message` for committed messages, in commit order, from one task.
+    """Emits `receive_message` for committed messages, in commit order.
 
-    The writer hands over batches synchronously; a queue decouples it from the emit path, so
-    a slow or unreachable Redis delays deliveries but never saves, and a single consumer keeps
-    each chat's messages in id order.
+    The writer hands over batches synchronously. Through Redis, a queue and one task decouple
+    it from the emit path, so a slow or unreachable Redis delays deliveries but never saves,
+    and a single consumer keeps each chat's messages in id order. Without Redis an emit only
+    queues frames on this process's sockets, so it happens at once, in the writer's callback.
     """
 
     def __init__(self, server: socketio.AsyncServer) -> None:
         self._server = server
+        manager = server.manager
+        self._local: BroadcastManager | None = (
+            manager if isinstance(manager, BroadcastManager)
+            and not isinstance(manager, AsyncPubSubManager) else None)
         self._queue: asyncio.Queue[list[SavedMessage]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -59,8 +66,14 @@ class RoomPublisher:
         self._task = None
 
     def on_saved(self, saved: list[SavedMessage]) -> None:
-        """The writer's callback: queue newly committed messages for delivery."""
-        self._queue.put_nowait(saved)
+        """The writer's callback: deliver newly committed messages, or queue them for Redis."""
+        if self._local is None:
+            self._queue.put_nowait(saved)
+            return
+        for message in saved:
+            self._local.emit_now("receive_message", message.to_wire(), NAMESPACE,
+                                 chat_room(message.chat_id), skip_sid=message.origin)
+        MESSAGES_DELIVERED.inc(len(saved))
 
     async def publish_to_users(self, event: str, data: Any, user_ids: list[int]) -> None:
         """Emit `event` to every connected socket of these users."""
