@@ -168,7 +168,7 @@ class Server:
             self._pg_name = None
 
     def commit_figures(self) -> dict[str, float]:
-        """Group-commit figures from the server's `/metrics`: mean batch, mean send->commit."""
+        """Group-commit figures from `/metrics`: mean batch size and time, mean send->commit."""
         if self.kind == "baseline":
             return {}
         try:
@@ -179,14 +179,15 @@ class Server:
         values = {}
         for line in text.splitlines():
             name, _, value = line.partition(" ")
-            if name in ("pipechat_commit_batch_size_sum", "pipechat_commit_batch_size_count",
-                        "pipechat_send_commit_seconds_sum", "pipechat_send_commit_seconds_count"):
+            if name.startswith(("pipechat_commit_batch_s", "pipechat_send_commit_seconds_")):
                 values[name] = float(value)
         batches = values.get("pipechat_commit_batch_size_count", 0)
         sent = values.get("pipechat_send_commit_seconds_count", 0)
         if not batches or not sent:
             return {}
         return {"commitBatchMean": round(values["pipechat_commit_batch_size_sum"] / batches, 1),
+                "commitBatchMeanMs": round(
+                    1000 * values["pipechat_commit_batch_seconds_sum"] / batches, 2),
                 "sendToCommitMeanMs": round(
                     1000 * values["pipechat_send_commit_seconds_sum"] / sent, 2)}
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import (
@@ -31,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from pipechat.batch_runners import BatchRunner, EngineBatchRunner, ThreadBatchRunner
 from pipechat.config import Settings
 
 # Named constraints make Alembic revisions identical on SQLite and PostgreSQL.
@@ -122,22 +120,17 @@ class Database:
                                                     pool_timeout=60)
             _configure_sqlite(self.read_engine.sync_engine, immediate=False)
             _configure_sqlite(self.write_engine.sync_engine, immediate=True)
-            # Message batches run whole in one thread with a plain pysqlite connection: a
-            # batch is then one hop off the event loop instead of one per statement, which
-            # matters when the loop is busy (docs/performance.md, "one hop per batch").
-            self._batch_engine: Engine | None = create_engine(
+            batch_engine = create_engine(
                 make_url(url).set(drivername="sqlite+pysqlite"), pool_size=1, max_overflow=0,
                 connect_args={"check_same_thread": False})
-            _configure_sqlite(self._batch_engine, immediate=True)
-            self._batch_thread: ThreadPoolExecutor | None = ThreadPoolExecutor(
-                max_workers=1, thread_name_prefix="pipechat-sqlite-batch")
+            _configure_sqlite(batch_engine, immediate=True)
+            self._batches: BatchRunner = ThreadBatchRunner(batch_engine, "pipechat-batches")
         else:
             self.read_engine = create_async_engine(
                 url, pool_size=10, max_overflow=10, pool_pre_ping=True
             )
             self.write_engine = self.read_engine
-            self._batch_engine = None
-            self._batch_thread = None
+            self._batches = EngineBatchRunner(self.write_engine)
         self.reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self.writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
@@ -157,20 +150,10 @@ class Database:
                         *args: P.args, **kwargs: P.kwargs) -> T:
         """Run `work(connection, ...)` in one write transaction: commit on return, else roll back.
 
-        `work` is synchronous Core code; on SQLite it runs in the batch thread, elsewhere
-        through the async engine's greenlet bridge.
+        `work` is synchronous Core code: on SQLite it runs whole in the batch thread, so the
+        caller waits once, not once per statement (`pipechat.batch_runners`).
         """
-        if self._batch_engine is not None and self._batch_thread is not None:
-            job = partial(self._run_in_transaction, self._batch_engine, work, *args, **kwargs)
-            return await asyncio.get_running_loop().run_in_executor(self._batch_thread, job)
-        async with self.write_engine.begin() as connection:
-            return await connection.run_sync(work, *args, **kwargs)
-
-    @staticmethod
-    def _run_in_transaction(engine: Engine, work: Callable[Concatenate[Connection, P], T],
-                            *args: P.args, **kwargs: P.kwargs) -> T:
-        with engine.begin() as connection:
-            return work(connection, *args, **kwargs)
+        return await self._batches.run(work, *args, **kwargs)
 
     async def ping(self) -> None:
         """Raise unless the database answers a trivial query."""
@@ -182,7 +165,4 @@ class Database:
         await self.read_engine.dispose()
         if self.write_engine is not self.read_engine:
             await self.write_engine.dispose()
-        if self._batch_engine is not None and self._batch_thread is not None:
-            # The connection belongs to the batch thread: close it there.
-            await asyncio.get_running_loop().run_in_executor(self._batch_thread,
-                                                             self._batch_engine.dispose)
+        await self._batches.close()

@@ -15,6 +15,10 @@ SEND_TO_COMMIT = Histogram(
     "pipechat_send_commit_seconds", "time from accepting a message to its commit",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
+BATCH_SECONDS = Histogram(
+    "pipechat_commit_batch_seconds", "time to write and commit one batch (from the loop)",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
 BATCH_SIZE = Histogram("pipechat_commit_batch_size", "messages per group commit",
                        buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512))
 DATABASE_UP = Gauge("pipechat_database_up", "1 when the database answered the last probe")

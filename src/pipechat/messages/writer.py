@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from pipechat.db import Database
 from pipechat.errors import ChatError, ErrorCode
 from pipechat.messages.batch import PendingMessage, SavedMessage, write_batch
-from pipechat.metrics import BATCH_SIZE, MESSAGES_SAVED, SEND_TO_COMMIT
+from pipechat.metrics import BATCH_SECONDS, BATCH_SIZE, MESSAGES_SAVED, SEND_TO_COMMIT
 
 __all__ = ["MessageWriter", "OnSaved", "PendingMessage", "SavedMessage"]
 
@@ -126,4 +126,5 @@ class MessageWriter:
             self._on_saved(fresh)
 
     async def _write(self, batch: list[PendingMessage]) -> list[SavedMessage]:
-        return await self._db.run_write(write_batch, batch)
+        with BATCH_SECONDS.time():
+            return await self._db.run_write(write_batch, batch)
