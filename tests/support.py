@@ -126,6 +126,7 @@ class LiveServer:
     url: str
     context: AppContext
     settings: Settings
+    sio: Any  # the ChatServer (socketio.AsyncServer), for tests that look inside it
 
 
 @asynccontextmanager
@@ -150,7 +151,7 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
     """Serve `create_app(settings)` with uvicorn on a free port until the block ends."""
     app = create_app(settings)
     async with serve_asgi(app, lifespan="on") as url:
-        yield LiveServer(url, app.state, settings)
+        yield LiveServer(url, app.state, settings, app.engineio_server)
 
 
 async def count_rows(server: LiveServer, model: Any) -> int:
