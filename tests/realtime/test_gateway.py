@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from pipechat.realtime.gateway import KEPT_ENVIRON_KEYS, slim_environ
+from pipechat.realtime.leanqueue import LeanQueue
 from realtime.peers import NAMESPACE, WAIT, Peer
 from support import LiveServer, register
 
@@ -45,6 +46,8 @@ async def test_connected_socket_keeps_a_slim_environ_and_still_works(
         environ = server.sio.get_environ(peer.client.get_sid(NAMESPACE), NAMESPACE)
         assert set(environ) <= set(KEPT_ENVIRON_KEYS)
         assert environ["HTTP_AUTHORIZATION"] == f"Bearer {sender.access_token}"
+        eio_sid = server.sio.manager.eio_sid_from_sid(peer.client.get_sid(NAMESPACE), NAMESPACE)
+        assert type(server.sio.eio.sockets[eio_sid].queue) is LeanQueue
         created = await peer.call("create_chat", {"userIds": [receiver.id]})
         assert created["status"] == "ok", created
         chat_id = created["data"]["id"]

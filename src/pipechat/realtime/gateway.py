@@ -48,6 +48,9 @@ class ChatServer(socketio.AsyncServer):  # type: ignore[misc]
         finally:
             ACK_WANTED.reset(token)
 
+    def _engineio_server_class(self) -> type:
+        return engineio_writer.LeanQueueServer
+
     async def _handle_eio_connect(self, eio_sid: str, environ: Any) -> Any:
         # The engine.io socket exists but its writer has not started: swap in the quick poll.
         engineio_writer.adopt(self.eio.sockets.get(eio_sid))
