@@ -16,13 +16,16 @@ from support import LiveServer, register
 
 
 def test_slim_environ_keeps_only_the_listed_keys_in_the_same_dict() -> None:
+    scope = {"type": "websocket", "headers": [(b"user-agent", b"node")]}
     environ: dict[str, Any] = {"HTTP_AUTHORIZATION": "Bearer x", "REMOTE_ADDR": "127.0.0.1",
-                               "HTTP_USER_AGENT": "node", "asgi.scope": {"headers": []},
+                               "HTTP_USER_AGENT": "node", "asgi.scope": scope,
                                "wsgi.input": object()}
     same = environ
     slim_environ(environ)
     assert same is environ
     assert environ == {"HTTP_AUTHORIZATION": "Bearer x", "REMOTE_ADDR": "127.0.0.1"}
+    # The ASGI scope the server keeps for the connection drops its headers as well.
+    assert scope == {"type": "websocket", "headers": []}
 
 
 async def upgraded(peer: Peer) -> None:

@@ -29,6 +29,11 @@ def slim_environ(environ: dict[str, Any]) -> None:
     a websocket lives; `clear()` also frees the dict's table, which deleting keys would not.
     """
     kept = {key: environ[key] for key in KEPT_ENVIRON_KEYS if key in environ}
+    scope = environ.get("asgi.scope")
+    if scope is not None:
+        # uvicorn keeps the scope for the connection's life; engine.io read its headers
+        # into the environ once, at the start, and pipechat serves no other websockets.
+        scope["headers"] = []
     environ.clear()
     environ.update(kept)
 
