@@ -27,6 +27,7 @@ from pipechat.app import create_app
 from pipechat.config import Settings
 from pipechat.context import AppContext
 from pipechat.migrations import apply_migrations
+from pipechat.realtime.uvicorn_ws import websocket_protocol
 
 POSTGRES_URL = os.environ.get("PIPECHAT_TEST_POSTGRES_URL")
 REDIS_URL = os.environ.get("PIPECHAT_TEST_REDIS_URL")
@@ -126,6 +127,7 @@ class LiveServer:
     url: str
     context: AppContext
     settings: Settings
+    sio: Any  # the ChatServer (socketio.AsyncServer), for tests that look inside it
 
 
 @asynccontextmanager
@@ -149,8 +151,9 @@ async def serve_asgi(app: Any, **config: Any) -> AsyncIterator[str]:
 async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
     """Serve `create_app(settings)` with uvicorn on a free port until the block ends."""
     app = create_app(settings)
-    async with serve_asgi(app, lifespan="on") as url:
-        yield LiveServer(url, app.state, settings)
+    # The websocket protocol `pipechat serve` uses.
+    async with serve_asgi(app, lifespan="on", ws=websocket_protocol()) as url:
+        yield LiveServer(url, app.state, settings, app.engineio_server)
 
 
 async def count_rows(server: LiveServer, model: Any) -> int:

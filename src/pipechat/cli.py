@@ -28,6 +28,7 @@ GIL_SWITCH_INTERVAL = 0.001
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from pipechat.app import create_app
+    from pipechat.realtime.uvicorn_ws import websocket_protocol
 
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -47,6 +48,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         log_config=None,  # keep our JSON-lines handler
         # Chat frames are small; compressing each one per recipient costs more than it saves.
         ws_per_message_deflate=False,
+        # uvicorn's sans-I/O websockets, lighter per idle connection (see uvicorn_ws).
+        ws=websocket_protocol(),
         timeout_graceful_shutdown=10,
         access_log=args.access_log,
     )

@@ -17,6 +17,7 @@ from engineio import async_socket, exceptions
 from pipechat.app import create_app
 from pipechat.realtime import engineio_writer
 from pipechat.realtime.broadcast import BroadcastManager, BroadcastRedisManager
+from pipechat.realtime.leanqueue import LeanQueue
 from support import REDIS_URL, make_settings, need_service, serve_asgi
 
 NS = "/chats"
@@ -162,20 +163,23 @@ async def poll_story(socket: async_socket.AsyncSocket) -> list[Any]:
     return story
 
 
-async def test_quick_poll_behaves_like_the_stock_poll() -> None:
-    eio = engineio.AsyncServer(async_mode="asgi", ping_interval=0.05, ping_timeout=0.05)
+@pytest.mark.parametrize("server_class", [engineio.AsyncServer, engineio_writer.LeanQueueServer])
+async def test_quick_poll_behaves_like_the_stock_poll(server_class: type) -> None:
+    # Both over asyncio.Queue (stock server) and over LeanQueue (pipechat's engine.io server).
+    eio = server_class(async_mode="asgi", ping_interval=0.05, ping_timeout=0.05)
     quick = async_socket.AsyncSocket(eio, "quick")
     if not engineio_writer.adopt(quick):
         pytest.skip("python-engineio's poll changed: the patch is off, stock code runs")
     assert isinstance(quick, engineio_writer.QuickPollSocket)
-    stock = await poll_story(async_socket.AsyncSocket(eio, "stock"))
+    stock_eio = engineio.AsyncServer(async_mode="asgi", ping_interval=0.05, ping_timeout=0.05)
+    stock = await poll_story(async_socket.AsyncSocket(stock_eio, "stock"))
     assert stock == ["timed out", ["a", "b"], []]
     assert await poll_story(quick) == stock
 
 
 def test_patch_is_tied_to_the_known_engineio_source() -> None:
     # Upgrading python-engineio to a different poll turns the patch off rather than guessing.
-    fingerprint = engineio_writer._poll_fingerprint()
+    fingerprint = engineio_writer._fingerprint(async_socket.AsyncSocket.poll)
     matches = fingerprint == engineio_writer.KNOWN_POLL_SOURCE
     assert engineio_writer.PATCH_APPLIES is matches
     socket = async_socket.AsyncSocket(engineio.AsyncServer(async_mode="asgi"), "sid")
@@ -186,6 +190,23 @@ def test_patch_is_tied_to_the_known_engineio_source() -> None:
         assert type(socket) is async_socket.AsyncSocket
     finally:
         engineio_writer.PATCH_APPLIES = original
+
+
+def test_lean_queue_is_tied_to_the_known_engineio_socket() -> None:
+    matches = (engineio_writer._fingerprint(async_socket.AsyncSocket)
+               == engineio_writer.KNOWN_SOCKET_SOURCE)
+    assert engineio_writer.LEAN_QUEUE_APPLIES is matches
+    eio = engineio_writer.LeanQueueServer(async_mode="asgi")
+    expected = LeanQueue if matches else asyncio.Queue
+    assert type(async_socket.AsyncSocket(eio, "sid").queue) is expected
+    original = engineio_writer.LEAN_QUEUE_APPLIES
+    try:
+        engineio_writer.LEAN_QUEUE_APPLIES = False
+        assert type(async_socket.AsyncSocket(eio, "sid").queue) is asyncio.Queue
+    finally:
+        engineio_writer.LEAN_QUEUE_APPLIES = original
+    # Queues asked for with arguments (a bound, say) are never lean.
+    assert type(eio.create_queue(5)) is asyncio.Queue
 
 
 @pytest.mark.parametrize("redis_url", [None, "redis://127.0.0.1:1/0"])

@@ -33,7 +33,7 @@ async def paginate_chats(request: Request, user: CurrentUser, context: Context,
              responses=AUTH_ERRORS)
 async def create_chat(data: ChatCreate, user: CurrentUser, context: Context) -> ChatPublic:
     """Create a chat of the caller and `userIds`; members are told with `chat_created`."""
-    return await do_create_chat(context, user, data.user_ids)
+    return await do_create_chat(context, user.id, data.user_ids)
 
 
 @router.get("/{cid}", response_model=ChatPublic, responses=MEMBER_ERRORS)

@@ -87,9 +87,10 @@ async def list_chat_ids_of_user(session: AsyncSession, user_id: int) -> list[int
     return list(rows.all())
 
 
-async def do_create_chat(context: AppContext, creator: User, user_ids: list[int]) -> ChatPublic:
-    """Create a chat of `creator` and `user_ids`, then tell every member with `chat_created`."""
-    member_ids = sorted({creator.id, *user_ids})
+async def do_create_chat(context: AppContext, creator_id: int,
+                         user_ids: list[int]) -> ChatPublic:
+    """Create a chat of `creator_id` and `user_ids`, then tell every member (`chat_created`)."""
+    member_ids = sorted({creator_id, *user_ids})
     async with context.db.write() as session:
         found = await session.scalar(
             select(func.count()).select_from(User).where(User.id.in_(member_ids))

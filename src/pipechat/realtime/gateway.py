@@ -15,6 +15,29 @@ from pipechat.realtime.codec import OrjsonCodec
 from pipechat.realtime.namespace import ACK_WANTED, ChatsNamespace, PendingReply
 from pipechat.realtime.publisher import RoomPublisher
 
+# What a socket's WSGI-style environ keeps once its namespace connect is over: the bearer token
+# (a later connect on the same engine.io connection reads it again) and a few cheap request
+# facts for `get_environ` users. The rest (every header, the ASGI scope, a class engine.io
+# defines per request) is about 4-5 KiB per idle socket and nothing reads it any more.
+KEPT_ENVIRON_KEYS = ("REQUEST_METHOD", "PATH_INFO", "QUERY_STRING", "REMOTE_ADDR",
+                     "HTTP_AUTHORIZATION")
+
+
+def slim_environ(environ: dict[str, Any]) -> None:
+    """Cut `environ` down to `KEPT_ENVIRON_KEYS`, in place.
+
+    In place because engine.io's suspended request handler holds the same dict for as long as
+    a websocket lives; `clear()` also frees the dict's table, which deleting keys would not.
+    """
+    kept = {key: environ[key] for key in KEPT_ENVIRON_KEYS if key in environ}
+    scope = environ.get("asgi.scope")
+    if scope is not None:
+        # uvicorn keeps the scope for the connection's life; engine.io read its headers
+        # into the environ once, at the start, and pipechat serves no other websockets.
+        scope["headers"] = []
+    environ.clear()
+    environ.update(kept)
+
 
 class ChatServer(socketio.AsyncServer):  # type: ignore[misc]
     """An AsyncServer that tells handlers whether the client asked for an acknowledgement.
@@ -49,10 +72,20 @@ class ChatServer(socketio.AsyncServer):  # type: ignore[misc]
         self.manager.send_now(eio_sid, self.packet_class(sio_packet.ACK, namespace=namespace,
                                                          id=id, data=data))
 
+    def _engineio_server_class(self) -> type:
+        return engineio_writer.LeanQueueServer
+
     async def _handle_eio_connect(self, eio_sid: str, environ: Any) -> Any:
         # The engine.io socket exists but its writer has not started: swap in the quick poll.
         engineio_writer.adopt(self.eio.sockets.get(eio_sid))
         return await super()._handle_eio_connect(eio_sid, environ)
+
+    async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
+        await super()._handle_connect(eio_sid, namespace, data)
+        # The connect handlers have read what they need (the token); the request is over.
+        environ = self.environ.get(eio_sid)
+        if environ is not None:
+            slim_environ(environ)
 
     async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
         await super()._handle_eio_disconnect(eio_sid, reason)

@@ -156,7 +156,7 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def _create_chat(self, _sid: str, connection: Connection,
                            args: tuple[Any, ...]) -> Any:
         data = parse_payload(ChatCreate, args)
-        chat = await do_create_chat(self._context, connection.user, data.user_ids)
+        chat = await do_create_chat(self._context, connection.user.id, data.user_ids)
         self._members.remember((chat.id, user.id) for user in chat.users)
         return chat.model_dump(mode="json", by_alias=True)
 
