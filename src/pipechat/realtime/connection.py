@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pipechat.auth.service import access_user_by_token, parse_authorization
@@ -26,13 +25,14 @@ class SocketUser:
 
 @dataclass(slots=True)
 class Connection:
-    """One authenticated socket: its user, its rate limit and its send order."""
+    """One authenticated socket: its user and its rate limit.
+
+    Its sends keep their order without a lock: the server handles a socket's events one after
+    another (`async_handlers=False`), and `send_message` submits before it returns.
+    """
 
     user: SocketUser
     bucket: TokenBucket
-    # Held from validation to submit, so one socket's messages keep the order they were sent
-    # in, while other sockets (and this socket's commit waits) run concurrently.
-    send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def _token_from(environ: dict[str, Any], auth: Any) -> str:
