@@ -130,7 +130,10 @@ class Database:
                 url, pool_size=10, max_overflow=10, pool_pre_ping=True
             )
             self.write_engine = self.read_engine
-            self._batches = EngineBatchRunner(self.write_engine)
+            # Its own one-connection pool without a ping per checkout: the writer runs one
+            # batch at a time, and the ping was one of seven round trips per batch.
+            self._batches = EngineBatchRunner(
+                create_async_engine(url, pool_size=1, max_overflow=0))
         self.reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self.writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
 
