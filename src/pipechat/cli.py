@@ -38,7 +38,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     app = create_app(settings)
     # The SQLite batch thread gives up the GIL on every statement and must win it back from
     # a busy event loop; at the default 5 ms interval that wait dominated (d)'s p99
-    # (docs/performance.md, "GIL switch interval").
+    # (docs/performance.md, "Steps of this round", step 3).
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     config = uvicorn.Config(
         app,

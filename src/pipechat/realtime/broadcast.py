@@ -20,9 +20,6 @@ import socketio
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
-# Keeps fire-and-forget tasks alive until they finish (the loop holds only weak references).
-_background: set[asyncio.Task[Any]] = set()
-
 
 class EncodedPacket(eio_packet.Packet):  # type: ignore[misc]
     """An engine.io MESSAGE packet encoded once, however many sockets send it."""
@@ -69,13 +66,9 @@ class BroadcastManager(socketio.AsyncManager):  # type: ignore[misc]
     def send_now(self, eio_sid: str, pkt: sio_packet.Packet) -> None:
         """Queue one Socket.IO packet (an ack, say) to one engine.io socket, without waiting."""
         encoded = pkt.encode()
-        if isinstance(encoded, list):
-            # Never the case for our JSON replies; the stock path keeps binary correct.
-            task = asyncio.ensure_future(self.server._send_packet(eio_sid, pkt))
-            _background.add(task)
-            task.add_done_callback(_background.discard)
-            return
-        self._queue_to(eio_sid, EncodedPacket(encoded))
+        # As python-socketio's `_send_packet`: a packet with binary attachments is several.
+        for part in encoded if isinstance(encoded, list) else [encoded]:
+            self._queue_to(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, data=part))
 
     def deliver(self, pkt: EncodedPacket, namespace: str, room: Any, skip_sid: Any) -> None:
         """Queue `pkt` on the engine.io socket of every participant not skipped."""

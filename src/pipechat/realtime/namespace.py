@@ -62,10 +62,6 @@ def _as_chat_error(event: Any, exc: Exception) -> ChatError:
     return ChatError(ErrorCode.INTERNAL, "internal error; please report it")
 
 
-def _wire(saved: SavedMessage) -> dict[str, Any]:
-    return saved.to_wire()
-
-
 def _refusal(error: ChatError) -> RefuseConnection:
     """What the client's `connect_error` gets: `err.message` and `err.data = {code, message}`."""
     return RefuseConnection(error.message, {"code": int(error.code), "message": error.message})
@@ -189,4 +185,4 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         future = writer.submit(data.chat_id, user.id, user.nickname, data.message,
                                data.client_message_id, origin=sid)
         MESSAGES_RECEIVED.inc()
-        return PendingReply(future, _wire)
+        return PendingReply(future, SavedMessage.to_wire)
