@@ -13,6 +13,7 @@ from websockets.exceptions import ConnectionClosed
 
 from pipechat.realtime import uvicorn_ws
 from pipechat.realtime.leanqueue import LeanEvent, LeanQueue
+from support import serve_asgi
 
 
 async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -75,22 +76,11 @@ async def burst_then_close(scope: dict[str, Any], receive: Any, send: Any) -> No
 async def test_frames_of_one_turn_arrive_whole_in_order_before_the_close() -> None:
     if not uvicorn_ws.PATCH_APPLIES:
         pytest.skip("uvicorn's protocol changed: the lean subclass is off, uvicorn's code runs")
-    server = uvicorn.Server(uvicorn.Config(burst_then_close, host="127.0.0.1", port=0,
-                                           log_level="warning", lifespan="off",
-                                           ws=uvicorn_ws.websocket_protocol()))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    try:
-        async with connect(f"ws://127.0.0.1:{port}/") as client:
+    async with serve_asgi(burst_then_close, lifespan="off",
+                          ws=uvicorn_ws.websocket_protocol()) as url:
+        async with connect(url.replace("http://", "ws://") + "/") as client:
             received = [await client.recv() for _ in range(201)]
             with pytest.raises(ConnectionClosed) as closed:
                 await client.recv()
-        assert received == [f"m{n}" for n in range(200)] + [b"\x01\x02"]
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, timeout=15)
+    assert received == [f"m{n}" for n in range(200)] + [b"\x01\x02"]
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
