@@ -76,11 +76,11 @@ async def burst_then_close(scope: dict[str, Any], receive: Any, send: Any) -> No
 async def test_frames_of_one_turn_arrive_whole_in_order_before_the_close() -> None:
     if not uvicorn_ws.PATCH_APPLIES:
         pytest.skip("uvicorn's protocol changed: the lean subclass is off, uvicorn's code runs")
-    async with serve_asgi(burst_then_close, lifespan="off",
-                          ws=uvicorn_ws.websocket_protocol()) as url:
-        async with connect(url.replace("http://", "ws://") + "/") as client:
-            received = [await client.recv() for _ in range(201)]
-            with pytest.raises(ConnectionClosed) as closed:
-                await client.recv()
+    async with (serve_asgi(burst_then_close, lifespan="off",
+                           ws=uvicorn_ws.websocket_protocol()) as url,
+                connect(url.replace("http://", "ws://") + "/") as client):
+        received = [await client.recv() for _ in range(201)]
+        with pytest.raises(ConnectionClosed) as closed:
+            await client.recv()
     assert received == [f"m{n}" for n in range(200)] + [b"\x01\x02"]
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4000
