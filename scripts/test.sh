@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# Installs everything the test suite needs into .venv (and tests/js, tests/browser node_modules,
-# and Chromium), then runs lint, type checks, the Python suite, the JavaScript-client suite and
-# the browser test of the web page. Arguments go to pytest.
+# Installs everything the test suite needs into .venv (the exact versions of requirements-test.lock;
+# tests/js and tests/browser node_modules; Chromium), then runs lint, type checks, the Python suite,
+# the JavaScript-client suite and the browser test of the web page. Arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 python3 -m venv .venv
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[test]"
+# The locked versions (exact, hashed), then pipechat itself without re-resolving anything.
+.venv/bin/python -m pip install --quiet --require-hashes -r requirements-test.lock
+.venv/bin/python -m pip install --quiet --no-deps -e .
 if [ -f tests/js/package.json ]; then
   (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
 fi

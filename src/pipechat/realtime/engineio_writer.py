@@ -75,10 +75,10 @@ class QuickPollSocket(async_socket.AsyncSocket):  # type: ignore[misc]
 
 PATCH_APPLIES = _fingerprint(async_socket.AsyncSocket.poll) == KNOWN_POLL_SOURCE
 if not PATCH_APPLIES:
-    log.info("engine.io AsyncSocket.poll is not the known version; keeping the stock writer")
+    log.warning("engine.io AsyncSocket.poll is not the known version; keeping the stock writer")
 LEAN_QUEUE_APPLIES = _fingerprint(async_socket.AsyncSocket) == KNOWN_SOCKET_SOURCE
 if not LEAN_QUEUE_APPLIES:
-    log.info("engine.io AsyncSocket is not the known version; keeping asyncio.Queue")
+    log.warning("engine.io AsyncSocket is not the known version; keeping asyncio.Queue")
 
 
 class LeanQueueServer(engineio.AsyncServer):  # type: ignore[misc]

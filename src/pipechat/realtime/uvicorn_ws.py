@@ -41,7 +41,7 @@ def _fingerprint() -> str:
 
 PATCH_APPLIES = _fingerprint() == KNOWN_PROTOCOL_SOURCE
 if not PATCH_APPLIES:
-    log.info("uvicorn's WebSocketsSansIOProtocol is not the known version; using ws='auto'")
+    log.warning("uvicorn's WebSocketsSansIOProtocol is not the known version; using ws='auto'")
 
 
 class LeanWebSocketProtocol(WebSocketsSansIOProtocol):

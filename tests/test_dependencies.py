@@ -1,0 +1,32 @@
+"""What `scripts/test.sh` installs is what `requirements-test.lock` pins, and the patches apply."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lockfile import LOCK_FILE, locked_versions, version_mismatches
+from pipechat.realtime import engineio_writer, uvicorn_ws
+
+RUNTIME_LOCK = LOCK_FILE.with_name("requirements.lock")
+
+
+def test_the_suite_runs_the_locked_versions() -> None:
+    assert len(locked_versions()) > 20
+    assert version_mismatches() == {}
+
+
+def test_the_runtime_lock_is_the_test_lock_minus_test_tools() -> None:
+    runtime = {line.split(" ")[0] for line in RUNTIME_LOCK.read_text().splitlines()
+               if "==" in line and not line.startswith((" ", "#"))}
+    test = {line.split(" ")[0] for line in Path(LOCK_FILE).read_text().splitlines()
+            if "==" in line and not line.startswith((" ", "#"))}
+    assert {"uvicorn==0.54.0", "python-socketio==5.18.1", "python-engineio==4.15.1"} <= runtime
+    assert runtime <= test
+
+
+def test_every_third_party_patch_applies_to_the_locked_versions() -> None:
+    # Each patch falls back to the stock code when its fingerprint does not match; under the
+    # locked versions that fallback would silently cost the measured speed and memory.
+    assert engineio_writer.PATCH_APPLIES
+    assert engineio_writer.LEAN_QUEUE_APPLIES
+    assert uvicorn_ws.PATCH_APPLIES
