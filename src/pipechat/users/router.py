@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path
 
 from pipechat.auth.dependencies import Context, CurrentUser
 from pipechat.errors import AUTH_ERRORS, error_responses
-from pipechat.users.schemas import Author, UserPublic
+from pipechat.users.schemas import Author, UserMe
 from pipechat.users.service import access_user_by_nickname
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -18,10 +18,10 @@ router = APIRouter(prefix="/users", tags=["users"])
 NicknamePath = Annotated[str, Path(min_length=1, max_length=20)]
 
 
-@router.get("/me", response_model=UserPublic, responses=AUTH_ERRORS)
-async def read_me(user: CurrentUser) -> UserPublic:
-    """The user the access token belongs to."""
-    return UserPublic.model_validate(user)
+@router.get("/me", response_model=UserMe, responses=AUTH_ERRORS)
+async def read_me(user: CurrentUser) -> UserMe:
+    """The user the access token belongs to; the only answer that shows an email."""
+    return UserMe.model_validate(user)
 
 
 @router.get("/by-nickname/{nickname}", response_model=Author,

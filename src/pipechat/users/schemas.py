@@ -23,14 +23,19 @@ class UserCreate(StrictInput):
 
 
 class UserPublic(CamelModel):
-    """A user as any member of their chats sees them."""
+    """A user's public profile, as anyone else sees it: never the email."""
 
     id: int
     nickname: str
-    email: str
     role: Role
     created_at: datetime
     updated_at: datetime
+
+
+class UserMe(UserPublic):
+    """A user as they see themselves (`GET /users/me`): also their email."""
+
+    email: str
 
 
 class Author(CamelModel):
