@@ -22,6 +22,7 @@ from pipechat.config import Settings
 from pipechat.context import AppContext
 from pipechat.errors import ChatError, ErrorCode, error_responses
 from pipechat.health import router as health_router
+from pipechat.health.listener import MetricsListener
 from pipechat.messages.router import router as messages_router
 from pipechat.messages.writer import MessageWriter
 from pipechat.metrics import ERRORS
@@ -89,9 +90,14 @@ def create_fastapi(context: AppContext, gateway: Gateway | None = None) -> FastA
         writer.start()
         if gateway is not None:
             gateway.start()
+        listener = MetricsListener(context) if context.settings.metrics_port is not None else None
+        if listener is not None:
+            listener.start()
         try:
             yield
         finally:
+            if listener is not None:
+                await listener.stop()
             await drain()
             await context.db.dispose()
 
@@ -112,6 +118,8 @@ def create_fastapi(context: AppContext, gateway: Gateway | None = None) -> FastA
     _install_error_handlers(app)
     for router in (health_router.router, auth_router, users_router, chats_router, messages_router):
         app.include_router(router)
+    if settings.metrics_port is None:
+        app.include_router(health_router.metrics_router)
     install_web(app, context.settings)
     return app
 

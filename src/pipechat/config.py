@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     socketio_client_dir: Path | None = None
+    metrics_token: SecretStr | None = None
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
 
     @field_validator("socketio_client_dir")
     @classmethod
