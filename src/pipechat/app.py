@@ -20,11 +20,13 @@ from pipechat.auth.router import router as auth_router
 from pipechat.chats.router import router as chats_router
 from pipechat.config import Settings
 from pipechat.context import AppContext
-from pipechat.errors import ChatError, ErrorCode
+from pipechat.errors import ChatError, ErrorCode, error_responses
 from pipechat.health import router as health_router
+from pipechat.health.listener import MetricsListener
 from pipechat.messages.router import router as messages_router
 from pipechat.messages.writer import MessageWriter
 from pipechat.metrics import ERRORS
+from pipechat.middleware import AllowedHostsMiddleware, BodyLimitMiddleware
 from pipechat.realtime.gateway import Gateway, build_gateway
 from pipechat.users.router import router as users_router
 from pipechat.web.router import install_web
@@ -88,21 +90,36 @@ def create_fastapi(context: AppContext, gateway: Gateway | None = None) -> FastA
         writer.start()
         if gateway is not None:
             gateway.start()
+        listener = MetricsListener(context) if context.settings.metrics_port is not None else None
+        if listener is not None:
+            listener.start()
         try:
             yield
         finally:
+            if listener is not None:
+                await listener.stop()
             await drain()
             await context.db.dispose()
 
+    settings = context.settings
     app = FastAPI(title="pipechat", version="0.1.0", lifespan=lifespan,
-                  description="A Socket.IO chat server; see the README for the protocol.")
+                  description="A Socket.IO chat server; see the README for the protocol.",
+                  # What the guards below may answer on any route.
+                  responses=error_responses(HTTPStatus.BAD_REQUEST,
+                                            HTTPStatus.REQUEST_ENTITY_TOO_LARGE))
     app.state.context = context
-    if context.settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=context.settings.cors_origins,
+    # Added first, so it runs inside CORS (its 413 carries CORS headers) and the host check.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["*"], allow_headers=["*"])
+    if settings.allowed_hosts:
+        app.add_middleware(AllowedHostsMiddleware, allowed_hosts=settings.allowed_hosts)
     _install_error_handlers(app)
     for router in (health_router.router, auth_router, users_router, chats_router, messages_router):
         app.include_router(router)
+    if settings.metrics_port is None:
+        app.include_router(health_router.metrics_router)
     install_web(app, context.settings)
     return app
 

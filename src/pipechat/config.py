@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = Field(default=30.0, gt=0)
     rate_limit_burst: int = Field(default=60, gt=0)
     max_payload_bytes: int = Field(default=64 * 1024, gt=1024)
+    max_request_bytes: int = Field(default=64 * 1024, ge=1024)
+    allowed_hosts: Annotated[list[str], NoDecode] = []
     page_size_max: int = Field(default=100, gt=0)
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
@@ -45,6 +47,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     socketio_client_dir: Path | None = None
+    metrics_token: SecretStr | None = None
+    metrics_port: int | None = Field(default=None, ge=0, le=65535)
+    metrics_host: str = "127.0.0.1"
 
     @field_validator("socketio_client_dir")
     @classmethod
@@ -60,6 +65,14 @@ class Settings(BaseSettings):
         # A comma-separated env var is friendlier than JSON for a list of URLs.
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        # Comma-separated like PIPECHAT_CORS_ORIGINS; host names compare in lower case.
+        if isinstance(value, str):
+            return [host.strip().lower() for host in value.split(",") if host.strip()]
         return value
 
     @cached_property

@@ -20,6 +20,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncSession,
     async_sessionmaker,
@@ -104,8 +105,27 @@ def _configure_sqlite(engine: Engine, *, immediate: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def is_data_error(exc: BaseException) -> bool:
+    """True when `exc` is about the values written (a row's data), not the database's health.
+
+    SQLSTATE class 22 is "data exception" (e.g. NUL in text on PostgreSQL; asyncpg also files
+    a value it cannot encode there), 23 "integrity constraint violation"; pysqlite raises a
+    plain `UnicodeEncodeError` for a lone surrogate. Anything else (connection lost, timeout,
+    disk full) may be an outage.
+    """
+    if isinstance(exc, DataError | IntegrityError | UnicodeError):
+        return True
+    if not isinstance(exc, DBAPIError) or exc.connection_invalidated:
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate[:2] in {"22", "23"}
+
+
 class Database:
     """The engines and session factories of one process.
+
+    Every engine hides SQL parameters from its exceptions: they carry message texts and
+    password hashes, and exceptions end up in logs.
 
     SQLite allows one writer at a time, so on SQLite writes go through a one-connection engine
     that takes the write lock at BEGIN; reads use a pool. PostgreSQL uses one pool for both.
@@ -115,25 +135,26 @@ class Database:
         url = settings.async_database_url
         self.is_sqlite = settings.is_sqlite
         if self.is_sqlite:
-            self.read_engine = create_async_engine(url, pool_size=4, max_overflow=4)
+            self.read_engine = create_async_engine(url, pool_size=4, max_overflow=4,
+                                                   hide_parameters=True)
             self.write_engine = create_async_engine(url, pool_size=1, max_overflow=0,
-                                                    pool_timeout=60)
+                                                    pool_timeout=60, hide_parameters=True)
             _configure_sqlite(self.read_engine.sync_engine, immediate=False)
             _configure_sqlite(self.write_engine.sync_engine, immediate=True)
             batch_engine = create_engine(
                 make_url(url).set(drivername="sqlite+pysqlite"), pool_size=1, max_overflow=0,
-                connect_args={"check_same_thread": False})
+                connect_args={"check_same_thread": False}, hide_parameters=True)
             _configure_sqlite(batch_engine, immediate=True)
             self._batches: BatchRunner = ThreadBatchRunner(batch_engine, "pipechat-batches")
         else:
             self.read_engine = create_async_engine(
-                url, pool_size=10, max_overflow=10, pool_pre_ping=True
+                url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
             )
             self.write_engine = self.read_engine
             # Its own one-connection pool without a ping per checkout: the writer runs one
             # batch at a time, and the ping was one of seven round trips per batch.
             self._batches = EngineBatchRunner(
-                create_async_engine(url, pool_size=1, max_overflow=0))
+                create_async_engine(url, pool_size=1, max_overflow=0, hide_parameters=True))
         self.reader = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self.writer = async_sessionmaker(self.write_engine, expire_on_commit=False)
 

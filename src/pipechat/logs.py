@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,6 +30,25 @@ class JsonLineFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()
+
+
+def describe_error(exc: BaseException) -> dict[str, str]:
+    """Log fields saying what failed and where, without the exception's own text.
+
+    An exception's message can quote the values involved (asyncpg quotes a parameter it
+    cannot encode even when SQLAlchemy hides parameters), and those may be message texts or
+    credentials. Type names, the driver's SQLSTATE and the stack's code lines never are.
+    """
+    orig = getattr(exc, "orig", None)
+    fields = {"error": type(exc).__name__}
+    if orig is not None:
+        fields["driver_error"] = type(orig).__name__
+        sqlstate = getattr(orig, "sqlstate", None)
+        if isinstance(sqlstate, str):
+            fields["sqlstate"] = sqlstate
+    if exc.__traceback__ is not None:
+        fields["stack"] = "".join(traceback.format_tb(exc.__traceback__))
+    return fields
 
 
 def configure_logging(level: str) -> None:

@@ -1,9 +1,28 @@
-"""Schema pieces shared by every domain: camelCase JSON and the error body."""
+"""Schema pieces shared by every domain: camelCase JSON, storable text and the error body."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
+
+# NUL: PostgreSQL's text type cannot hold it. Lone surrogates (U+D800-U+DFFF, which a JSON
+# `\ud800` escape produces) cannot be encoded as UTF-8, so no database can hold them.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def check_storable(value: str) -> str:
+    """`value`, unless it holds a character no database can store (NUL, a lone surrogate)."""
+    if _UNSTORABLE.search(value):
+        raise ValueError("contains a character that cannot be stored (NUL or a lone surrogate)")
+    return value
+
+
+# Every text a client sends that is stored, hashed or looked up: refused with 103 at
+# validation, identically on SQLite and PostgreSQL, so it never reaches a database.
+StorableStr = Annotated[str, AfterValidator(check_storable)]
 
 
 class CamelModel(BaseModel):

@@ -146,3 +146,40 @@ async def test_previous_id_chains_each_chat_even_when_chats_interleave(db: Datab
     assert not resent.created and resent.previous_id == original.previous_id
     assert resent.to_wire()["previousId"] == original.previous_id
     assert [p.previous_id for p in published] == [s.previous_id for s in [*saved, later]]
+
+
+async def test_a_data_error_fails_only_its_own_message(db: Database, backend: str) -> None:
+    writer = MessageWriter(db)
+    writer.start()
+    chat_id, (alice, bob) = await make_chat(db, ["alice", "bob"])
+    # Texts validation refuses; here they reach the database to prove the writer's own defence.
+    unstorable = ["lone \ud800 surrogate"] + (["nul \x00 inside"] if backend != "sqlite" else [])
+    futures = [writer.submit(chat_id, alice, "alice", "innocent 0", None),
+               *(writer.submit(chat_id, bob, "bob", text, None) for text in unstorable),
+               writer.submit(chat_id, alice, "alice", "innocent 1", None)]
+    results = await asyncio.gather(*futures, return_exceptions=True)
+    await writer.stop()
+    bad = results[1:-1]
+    assert all(isinstance(r, ChatError) and r.code == ErrorCode.VALIDATION_FAILED
+               for r in bad), bad
+    assert [m.message for m in await stored(db, chat_id)] == ["innocent 0", "innocent 1"]
+
+
+async def test_an_outage_fails_the_whole_batch_at_once(
+        tmp_path: Path, backend: str, caplog: pytest.LogCaptureFixture) -> None:
+    # Nothing answers there: every attempt fails to connect, as in a database outage.
+    url = ("sqlite:///" + str(tmp_path / "missing" / "pipechat.db") if backend == "sqlite"
+           else "postgresql://postgres@127.0.0.1:1/test")
+    unreachable = Database(make_settings(url, tmp_path))
+    writer = MessageWriter(unreachable)
+    writer.start()
+    futures = [writer.submit(1, 1, "alice", f"m{i}", None) for i in range(20)]
+    with caplog.at_level("WARNING", logger="pipechat.messages"):
+        results = await asyncio.gather(*futures, return_exceptions=True)
+    await writer.stop()
+    await unreachable.dispose()
+    assert all(isinstance(r, ChatError) and r.code == ErrorCode.SERVICE_UNAVAILABLE
+               for r in results), results
+    # One failed batch of 20, not 20 attempts of one.
+    failures = [r.getMessage() for r in caplog.records if r.name == "pipechat.messages"]
+    assert len(failures) == 1 and failures[0].startswith("message batch of 20 failed"), failures

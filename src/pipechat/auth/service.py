@@ -13,7 +13,8 @@ import jwt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pipechat.errors import ChatError, ErrorCode
+from pipechat.errors import ChatError, ErrorCode, validation_error
+from pipechat.schemas import check_storable
 from pipechat.users.models import User
 
 TokenKind = Literal["access", "refresh"]
@@ -95,6 +96,10 @@ def parse_basic_credentials(header: str | None) -> tuple[str, str]:
         decoded = base64.b64decode(encoded, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError) as exc:
         raise ChatError(ErrorCode.UNAUTHENTICATED, "the Basic credentials are malformed") from exc
+    try:
+        check_storable(decoded)  # a NUL would reach PostgreSQL in the email lookup
+    except ValueError as exc:
+        raise validation_error(f"credentials: {exc}") from exc
     email, sep, password = decoded.partition(":")
     if not sep or not email or not password:
         raise ChatError(ErrorCode.UNAUTHENTICATED,

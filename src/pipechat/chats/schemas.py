@@ -28,7 +28,7 @@ class ChatIds(StrictInput):
 
 
 class ChatPublic(CamelModel):
-    """A chat with its members, as `GET /chats` and `chat_created` show it."""
+    """A chat with its members' public profiles, as `GET /chats` and `chat_created` show it."""
 
     id: int
     created_at: datetime

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from pipechat.chats.schemas import ChatSummary, PositiveId
-from pipechat.schemas import CamelModel, StrictInput
+from pipechat.schemas import CamelModel, StorableStr, StrictInput
 from pipechat.users.schemas import Author
 
 ClientMessageId = Annotated[
@@ -22,7 +22,7 @@ class MessageCreate(StrictInput):
     """
 
     chat_id: PositiveId
-    message: str
+    message: StorableStr
     client_message_id: ClientMessageId | None = None
 
 class MessagePublic(CamelModel):

@@ -9,8 +9,9 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import IntegrityError
 
-from pipechat.db import Database
-from pipechat.errors import ChatError, ErrorCode
+from pipechat.db import Database, is_data_error
+from pipechat.errors import ChatError, ErrorCode, validation_error
+from pipechat.logs import describe_error
 from pipechat.messages.batch import PendingMessage, SavedMessage, write_batch
 from pipechat.metrics import BATCH_SECONDS, BATCH_SIZE, MESSAGES_SAVED, SEND_TO_COMMIT
 
@@ -79,39 +80,58 @@ class MessageWriter:
     async def _commit(self, batch: list[PendingMessage]) -> None:
         try:
             results = await self._write(batch)
-        except IntegrityError:
-            # A concurrent process stored the same clientMessageId (or a row vanished);
-            # retry one by one so only the message concerned takes the slow path.
-            for pending in batch:
-                await self._commit_alone(pending)
-            return
         except Exception as exc:
-            self._fail(batch, exc)
+            if is_data_error(exc):
+                # Tied to a message (one user's text, a concurrent re-send, a vanished
+                # chat): retry one by one so only the message concerned fails.
+                await self._commit_each(batch)
+            else:
+                # An outage (or a bug) fails everything alike: answer at once, no retries.
+                self._fail(batch, exc)
             return
         self._resolve(batch, results)
 
+    async def _commit_each(self, batch: list[PendingMessage]) -> None:
+        for index, pending in enumerate(batch):
+            try:
+                await self._commit_alone(pending)
+            except Exception as exc:
+                self._fail(batch[index:], exc)
+                return
+
     async def _commit_alone(self, pending: PendingMessage) -> None:
+        """One message in its own transaction; raises what is not the message's own fault."""
         for attempt in range(2):
             try:
                 results = await self._write([pending])
             except IntegrityError as exc:
+                # A concurrent process stored the same clientMessageId: the second attempt
+                # finds it as a re-send. Failing twice means the chat or author is gone.
                 if attempt == 1:
                     self._fail([pending], exc)
                 continue
             except Exception as exc:
-                self._fail([pending], exc)
+                if not is_data_error(exc):
+                    raise
+                self._refuse(pending, exc)
                 return
             self._resolve([pending], results)
             return
 
     def _fail(self, batch: list[PendingMessage], exc: Exception) -> None:
-        log.warning("message batch of %d failed: %s", len(batch), type(exc).__name__,
-                    exc_info=exc)
+        log.warning("message batch of %d failed", len(batch), extra=describe_error(exc))
         error = ChatError(ErrorCode.SERVICE_UNAVAILABLE,
                           "the message was not saved (database unavailable), retry")
         for pending in batch:
             if not pending.future.done():
                 pending.future.set_exception(error)
+
+    def _refuse(self, pending: PendingMessage, exc: Exception) -> None:
+        # Validation refuses such texts first; this is the defence in depth behind it.
+        log.warning("a message could not be stored", extra=describe_error(exc))
+        if not pending.future.done():
+            pending.future.set_exception(
+                validation_error("message: this text cannot be stored"))
 
     def _resolve(self, batch: list[PendingMessage], results: list[SavedMessage]) -> None:
         committed_at = time.perf_counter()

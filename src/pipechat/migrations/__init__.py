@@ -39,7 +39,7 @@ def _pending(connection: Connection) -> list[str]:
 
 async def apply_migrations(url: str) -> None:
     """Bring the database at `url` (an async SQLAlchemy URL) to the newest revision."""
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)
     try:
         async with engine.begin() as connection:
             await connection.run_sync(_upgrade)
@@ -49,7 +49,7 @@ async def apply_migrations(url: str) -> None:
 
 async def pending_revisions(url: str) -> list[str]:
     """The head revision if the database is not at it yet, else an empty list."""
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)
     try:
         async with engine.connect() as connection:
             return await connection.run_sync(_pending)

@@ -2,35 +2,61 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, EmailStr, Field, StringConstraints
 
-from pipechat.schemas import CamelModel, StrictInput
+from pipechat.schemas import CamelModel, StrictInput, check_storable
 from pipechat.users.models import Role
 
-Nickname = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20)]
-Password = Annotated[str, Field(min_length=8, max_length=128)]
+# Control, format (zero-width, bidi overrides), surrogate, private-use, unassigned and
+# line/paragraph separators: invisible or layout-changing in a name others read.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def check_nickname_characters(value: str) -> str:
+    """Refuse characters that hide or disguise a nickname.
+
+    Besides the refused categories, every space other than U+0020 (no-break, em, ideographic
+    spaces...) is refused: each renders like a plain space, so "a b" could pose as "a b".
+    """
+    for char in value:
+        category = unicodedata.category(char)
+        if category in _REFUSED_CATEGORIES or (category == "Zs" and char != " "):
+            raise ValueError(f"must not contain the character U+{ord(char):04X}")
+    return value
+
+
+Nickname = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=20),
+                     AfterValidator(check_nickname_characters)]
+Password = Annotated[str, Field(min_length=8, max_length=128), AfterValidator(check_storable)]
+Email = Annotated[EmailStr, AfterValidator(check_storable)]
 
 
 class UserCreate(StrictInput):
     """The body of `POST /auth/register/email`."""
 
     nickname: Nickname
-    email: EmailStr
+    email: Email
     password: Password
 
 
 class UserPublic(CamelModel):
-    """A user as any member of their chats sees them."""
+    """A user's public profile, as anyone else sees it: never the email."""
 
     id: int
     nickname: str
-    email: str
     role: Role
     created_at: datetime
     updated_at: datetime
+
+
+class UserMe(UserPublic):
+    """A user as they see themselves (`GET /users/me`): also their email."""
+
+    email: str
 
 
 class Author(CamelModel):
