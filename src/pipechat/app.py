@@ -44,7 +44,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ChatError)
     async def _chat_error(_request: Request, exc: ChatError) -> JSONResponse:
         ERRORS.labels(code=str(int(exc.code))).inc()
-        return JSONResponse(exc.rest_body(), status_code=exc.status)
+        return JSONResponse(exc.rest_body(), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -93,6 +93,7 @@ def create_fastapi(context: AppContext, gateway: Gateway | None = None) -> FastA
         finally:
             await drain()
             await context.db.dispose()
+            await context.limits.close()
 
     app = FastAPI(title="pipechat", version="0.1.0", lifespan=lifespan,
                   description="A Socket.IO chat server; see the README for the protocol.")
