@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
+import subprocess
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
 
+from pipechat.limits import counters as counters_module
 from pipechat.limits.counters import LocalCounters, RedisCounters, Rule
 from support import REDIS_URL, free_port, need_service
 
@@ -116,3 +120,74 @@ async def test_redis_down_falls_back_to_this_process_with_one_warning(
     warnings = [r for r in caplog.records if r.name == "pipechat.limits"]
     assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
     assert "redis unavailable" in warnings[0].getMessage()
+
+
+class PrivateRedis:
+    """A redis-server of this test's own, so stopping it disturbs nobody else."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.data_dir = data_dir
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def spawn(self) -> None:
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("redis-server is not installed")
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", str(self.data_dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    async def start(self) -> None:
+        """Spawn the server and wait until it answers."""
+        self.spawn()
+        client = aioredis.Redis.from_url(self.url)
+        try:
+            for _ in range(500):
+                try:
+                    await client.ping()
+                    return
+                except aioredis.ConnectionError:
+                    await asyncio.sleep(0.02)
+            pytest.fail("redis-server did not start")
+        finally:
+            await client.aclose()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    server = PrivateRedis(tmp_path)
+    yield server
+    server.stop()
+
+
+async def test_counts_are_shared_again_once_redis_is_back(
+        private_redis: PrivateRedis, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # Retry Redis at every call (by default a failure makes calls skip it for 5 s).
+    monkeypatch.setattr(counters_module, "REDIS_RETRY_SECONDS", 0.0)
+    await private_redis.start()
+    first = RedisCounters(private_redis.url, prefix(), LocalCounters(100))
+    second = RedisCounters(private_redis.url, first._prefix, LocalCounters(100))
+    try:
+        assert [(await c.hit([(RULE, "k")]))[0].count for c in (first, second)] == [1, 2]
+        private_redis.stop()
+        with caplog.at_level(logging.INFO, logger="pipechat.limits"):
+            # Each process counts on its own meanwhile, and says so once.
+            assert [(await first.hit([(RULE, "k")]))[0].count for _ in range(3)] == [1, 2, 3]
+            await private_redis.start()  # empty: Redis keeps no data here
+            assert [(await c.hit([(RULE, "k")]))[0].count for c in (first, second)] == [1, 2]
+        messages = [(r.levelno, r.getMessage()) for r in caplog.records
+                    if r.name == "pipechat.limits"]
+        assert [level for level, _ in messages] == [logging.WARNING, logging.INFO]
+        assert "redis is back" in messages[1][1]
+    finally:
+        await first.close()
+        await second.close()

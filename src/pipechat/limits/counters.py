@@ -17,12 +17,18 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 log = logging.getLogger("pipechat.limits")
 
 # Seconds: a Redis that does not answer must not hold logins up for long (it fails open).
 REDIS_TIMEOUT = 1.0
+# After a failure, calls skip Redis this long, so a Redis that hangs costs one timeout, not one
+# per request.
+REDIS_RETRY_SECONDS = 5.0
 # How often a lasting Redis outage is logged again (one line, not one per request).
 OUTAGE_LOG_INTERVAL = 60.0
 
@@ -144,21 +150,28 @@ class LocalCounters:
 class RedisCounters:
     """Counters in Redis, shared by every process of a deployment (keys under `prefix`).
 
-    If Redis fails, each call falls back to this process's `LocalCounters` (the limits then
-    hold per process) and a WARNING is logged: a Redis outage must not refuse every login.
+    If Redis fails, calls fall back to this process's `LocalCounters` (the limits then hold
+    per process) for `REDIS_RETRY_SECONDS` at a time, and a WARNING is logged (once a minute at
+    most): a Redis outage must neither refuse every login nor hold each one up.
     """
 
     def __init__(self, url: str, prefix: str, fallback: LocalCounters) -> None:
+        # One retry on a broken connection: after a Redis restart, a pooled connection fails
+        # once before a new one is made, and that once should not fall back.
+        retry = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
         self._redis = aioredis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT,
-                                              socket_connect_timeout=REDIS_TIMEOUT)
+                                              socket_connect_timeout=REDIS_TIMEOUT, retry=retry)
         self._prefix = prefix
         self._fallback = fallback
         self._forgive = self._redis.register_script(_FORGIVE_SCRIPT)
-        self._failing_since: float | None = None
+        self._down = False
+        self._retry_at = 0.0
         self._logged_at = 0.0
 
     async def hit(self, keys: Sequence[Key]) -> list[Hit]:
         """Count one hit on each key: SET NX EX, INCR and PTTL per key in one MULTI."""
+        if self._down and time.monotonic() < self._retry_at:
+            return await self._fallback.hit(keys)
         try:
             async with self._redis.pipeline(transaction=True) as pipe:
                 for rule, key in keys:
@@ -178,6 +191,9 @@ class RedisCounters:
         """Take a hit back from `undo` and drop `clear`, in one script call."""
         names = [self._name(rule, key) for rule, key in (*undo, *clear)]
         modes = ["undo"] * len(undo) + ["clear"] * len(clear)
+        if self._down and time.monotonic() < self._retry_at:
+            await self._fallback.forgive(undo, clear)
+            return
         try:
             await self._forgive(keys=names, args=modes)
         except RedisError as exc:
@@ -193,14 +209,14 @@ class RedisCounters:
 
     def _failed(self, exc: RedisError) -> None:
         now = time.monotonic()
-        if self._failing_since is None or now - self._logged_at >= OUTAGE_LOG_INTERVAL:
+        if not self._down or now - self._logged_at >= OUTAGE_LOG_INTERVAL:
             log.warning("redis unavailable (%s): throttles are counted per process until it "
                         "is back", type(exc).__name__)
             self._logged_at = now
-        if self._failing_since is None:
-            self._failing_since = now
+        self._down = True
+        self._retry_at = now + REDIS_RETRY_SECONDS
 
     def _recovered(self) -> None:
-        if self._failing_since is not None:
-            self._failing_since = None
+        if self._down:
+            self._down = False
             log.info("redis is back: throttles are shared by every process again")

@@ -114,7 +114,8 @@ class Limits:
                            (self.login_address, hashed(address))]
         refusal = self._login_refusal(*await self.counters.hit(keys))
         if refusal is not None:
-            # Only checked passwords count: retrying while refused does not make it longer.
+            # Only checked passwords count: attempts refused on one account (or retried while
+            # refused) do not use up the budget of the address.
             await self.counters.forgive(keys)
             raise refusal
         try:
