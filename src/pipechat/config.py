@@ -47,7 +47,7 @@ class Settings(BaseSettings):
     chats_per_user: int = Field(default=20, gt=0)
     chats_window_seconds: int = Field(default=600, gt=0)
     sockets_per_user: int = Field(default=20, gt=0)
-    limits_max_keys: int = Field(default=100_000, ge=100)
+    limits_max_keys: int = Field(default=50_000, ge=100)
     forwarded_allow_ips: str = "127.0.0.1,::1"
     page_size_max: int = Field(default=100, gt=0)
     argon2_time_cost: int = Field(default=3, ge=1)
