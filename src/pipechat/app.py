@@ -46,7 +46,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ChatError)
     async def _chat_error(_request: Request, exc: ChatError) -> JSONResponse:
         ERRORS.labels(code=str(int(exc.code))).inc()
-        return JSONResponse(exc.rest_body(), status_code=exc.status)
+        return JSONResponse(exc.rest_body(), status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -100,6 +100,7 @@ def create_fastapi(context: AppContext, gateway: Gateway | None = None) -> FastA
                 await listener.stop()
             await drain()
             await context.db.dispose()
+            await context.limits.close()
 
     settings = context.settings
     app = FastAPI(title="pipechat", version="0.1.0", lifespan=lifespan,

@@ -51,6 +51,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         # uvicorn's sans-I/O websockets, lighter per idle connection (see uvicorn_ws).
         ws=websocket_protocol(),
         timeout_graceful_shutdown=10,
+        # The client address the throttles count by: X-Forwarded-For is believed only from
+        # these proxies (uvicorn's own default trusts loopback alone).
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         access_log=args.access_log,
     )
     DrainingServer(config, app.state).run()

@@ -40,6 +40,17 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(default=64 * 1024, gt=1024)
     max_request_bytes: int = Field(default=64 * 1024, ge=1024)
     allowed_hosts: Annotated[list[str], NoDecode] = []
+    # Throttles beyond one socket (limits/): see the README's configuration table for the why.
+    login_failures_per_account: int = Field(default=10, gt=0)
+    login_failures_per_address: int = Field(default=30, gt=0)
+    login_failures_window_seconds: int = Field(default=300, gt=0)
+    registrations_per_address: int = Field(default=20, gt=0)
+    registrations_window_seconds: int = Field(default=3600, gt=0)
+    chats_per_user: int = Field(default=20, gt=0)
+    chats_window_seconds: int = Field(default=600, gt=0)
+    sockets_per_user: int = Field(default=20, gt=0)
+    limits_max_keys: int = Field(default=50_000, ge=100)
+    forwarded_allow_ips: str = "127.0.0.1,::1"
     page_size_max: int = Field(default=100, gt=0)
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pipechat.auth.service import PasswordHasher, TokenService
 from pipechat.config import Settings
 from pipechat.db import Database
+from pipechat.limits.service import Limits
 
 if TYPE_CHECKING:
     from pipechat.messages.writer import MessageWriter
@@ -32,6 +33,7 @@ class AppContext:
     db: Database
     tokens: TokenService
     passwords: PasswordHasher
+    limits: Limits
     publish_to_users: Publisher = field(default=_publish_nowhere)
     message_writer: MessageWriter | None = None
     # Commits and delivers everything accepted so far and refuses new messages (shutdown).
@@ -51,4 +53,5 @@ class AppContext:
             passwords=PasswordHasher(
                 time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
             ),
+            limits=Limits.from_settings(settings),
         )

@@ -6,6 +6,7 @@ status, so the REST layer and the gateway can never disagree about what went wro
 
 from __future__ import annotations
 
+import math
 from enum import IntEnum
 from http import HTTPStatus
 from typing import Any
@@ -72,6 +73,13 @@ class ChatError(Exception):
         """The HTTP status that goes with this code."""
         return STATUS_BY_CODE[self.code]
 
+    @property
+    def headers(self) -> dict[str, str] | None:
+        """HTTP headers that go with the error: `Retry-After` when a retry time is known."""
+        if isinstance(self.details, dict) and "retryAfter" in self.details:
+            return {"Retry-After": str(self.details["retryAfter"])}
+        return None
+
     def rest_body(self) -> dict[str, Any]:
         """The NestJS-shaped body the seed's clients know, plus our stable `code`."""
         body: dict[str, Any] = {
@@ -101,6 +109,12 @@ def validation_error(message: str, details: Any = None) -> ChatError:
     return ChatError(ErrorCode.VALIDATION_FAILED, message, details)
 
 
+def rate_limited(message: str, retry_after: float) -> ChatError:
+    """A `RATE_LIMITED` error telling the client how many whole seconds to wait."""
+    seconds = max(1, math.ceil(retry_after))
+    return ChatError(ErrorCode.RATE_LIMITED, message, {"retryAfter": seconds})
+
+
 def error_responses(*statuses: HTTPStatus) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` entries declaring our error body for these statuses."""
     from pipechat.schemas import ErrorBody  # late: schemas is a leaf, errors is imported first
@@ -110,6 +124,7 @@ def error_responses(*statuses: HTTPStatus) -> dict[int | str, dict[str, Any]]:
 
 BAD_INPUT_ERRORS = error_responses(HTTPStatus.BAD_REQUEST)
 AUTH_ERRORS = error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED)
+THROTTLED_ERRORS = error_responses(HTTPStatus.TOO_MANY_REQUESTS)
 MEMBER_ERRORS = error_responses(
     HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND
 )

@@ -15,7 +15,15 @@ from sqlalchemy import func, select
 from faults.clients import RecipeClient
 from pipechat.db import Database
 from pipechat.messages.models import Message
-from support import TEST_SECRET, Account, ServerProcess, create_chat, make_settings, register
+from support import (
+    RAISED_LIMITS_ENV,
+    TEST_SECRET,
+    Account,
+    ServerProcess,
+    create_chat,
+    make_settings,
+    register,
+)
 
 POSTGRES_ONLY = pytest.mark.parametrize(
     "backend", [pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -72,6 +80,7 @@ def server_env(database_url: str, data_dir: Path, **extra: str) -> dict[str, str
         "PIPECHAT_RATE_LIMIT_PER_SECOND": "1000",
         "PIPECHAT_RATE_LIMIT_BURST": "1000",
         "PIPECHAT_LOG_LEVEL": "WARNING",
+        **RAISED_LIMITS_ENV,
         **extra,
     }
 

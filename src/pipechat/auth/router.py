@@ -10,7 +10,8 @@ from fastapi.security import HTTPBasicCredentials
 from pipechat.auth.dependencies import Context, RefreshUser, basic_scheme
 from pipechat.auth.schemas import AccessToken, RefreshToken, TokenPair
 from pipechat.auth.service import check_login, parse_basic_credentials
-from pipechat.errors import AUTH_ERRORS, BAD_INPUT_ERRORS
+from pipechat.errors import AUTH_ERRORS, BAD_INPUT_ERRORS, THROTTLED_ERRORS
+from pipechat.limits.service import client_address
 from pipechat.users.schemas import UserCreate
 from pipechat.users.service import do_create_user
 
@@ -19,19 +20,22 @@ BasicHeader = Annotated[HTTPBasicCredentials | None, Depends(basic_scheme)]
 
 
 @router.post("/register/email", status_code=status.HTTP_201_CREATED, response_model=TokenPair,
-             responses=BAD_INPUT_ERRORS)
-async def register_email(data: UserCreate, context: Context) -> TokenPair:
+             responses=BAD_INPUT_ERRORS | THROTTLED_ERRORS)
+async def register_email(data: UserCreate, request: Request, context: Context) -> TokenPair:
     """Create an account and log it in."""
+    await context.limits.check_registration_allowed(client_address(request))
     user = await do_create_user(context.db, context.passwords, data)
     return TokenPair(access_token=context.tokens.issue(user.id, "access"),
                      refresh_token=context.tokens.issue(user.id, "refresh"))
 
 
-@router.post("/login/email", response_model=TokenPair, responses=AUTH_ERRORS)
+@router.post("/login/email", response_model=TokenPair,
+             responses=AUTH_ERRORS | THROTTLED_ERRORS)
 async def login_email(request: Request, context: Context, _doc: BasicHeader) -> TokenPair:
     """Log in with `Authorization: Basic base64(email:password)`."""
     email, password = parse_basic_credentials(request.headers.get("authorization"))
-    async with context.db.read() as session:
+    async with (context.limits.login_attempt(email, client_address(request)),
+                context.db.read() as session):
         user = await check_login(session, context.passwords, email, password)
     return TokenPair(access_token=context.tokens.issue(user.id, "access"),
                      refresh_token=context.tokens.issue(user.id, "refresh"))

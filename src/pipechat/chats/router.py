@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Request
 from pipechat.auth.dependencies import Context, CurrentUser
 from pipechat.chats.schemas import ChatCreate, ChatPublic
 from pipechat.chats.service import access_chat, do_create_chat, list_user_chats
-from pipechat.errors import AUTH_ERRORS, MEMBER_ERRORS
+from pipechat.errors import AUTH_ERRORS, MEMBER_ERRORS, THROTTLED_ERRORS
 from pipechat.pagination import MAX_ID, CursorPage, OffsetPage, PageParams, build_page
 
 router = APIRouter(prefix="/chats", tags=["chats"])
@@ -30,9 +30,10 @@ async def paginate_chats(request: Request, user: CurrentUser, context: Context,
 
 
 @router.post("", status_code=HTTPStatus.CREATED, response_model=ChatPublic,
-             responses=AUTH_ERRORS)
+             responses=AUTH_ERRORS | THROTTLED_ERRORS)
 async def create_chat(data: ChatCreate, user: CurrentUser, context: Context) -> ChatPublic:
     """Create a chat of the caller and `userIds`; members are told with `chat_created`."""
+    await context.limits.check_chat_creation_allowed(user.id)
     return await do_create_chat(context, user.id, data.user_ids)
 
 

@@ -113,6 +113,7 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     def _forget(self, sid: str) -> None:
         connection = self._connections.pop(sid, None)
         if connection is not None:
+            self._context.limits.sockets.do_close_socket(connection.user.id)
             CONNECTED_SOCKETS.dec()
             log.info("socket disconnected", extra={"sid": sid, "user_id": connection.user.id})
 
@@ -144,6 +145,10 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             raise _refusal(error) from error
         except (OperationalError, DBAPIError) as exc:
             raise _refusal(_unavailable()) from exc
+        try:
+            self._context.limits.sockets.do_open_socket(connection.user.id)
+        except ChatError as error:
+            raise _refusal(error) from error
         self._connections[sid] = connection
         CONNECTED_SOCKETS.inc()
         log.info("socket connected", extra={"sid": sid, "user_id": connection.user.id})
@@ -152,6 +157,7 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def _create_chat(self, _sid: str, connection: Connection,
                            args: tuple[Any, ...]) -> Any:
         data = parse_payload(ChatCreate, args)
+        await self._context.limits.check_chat_creation_allowed(connection.user.id)
         chat = await do_create_chat(self._context, connection.user.id, data.user_ids)
         self._members.remember((chat.id, user.id) for user in chat.users)
         return chat.model_dump(mode="json", by_alias=True)
