@@ -10,16 +10,19 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from deploy.nginx import REPO, Nginx, Route, need_nginx
+from deploy.nginx import REPO, SITE, Nginx, Route, need_nginx
 from faults.conftest import server_env, stopping
+from pipechat.app import create_app
 from pipechat.db import Database
 from pipechat.messages.models import Message
 from support import (
@@ -121,9 +124,54 @@ async def check_stored_once(database_url: str, data_dir: Path,
                          for author, key, message_id in acked)
 
 
+def test_proxy_timeouts_outlive_the_engineio_heartbeat(tmp_path: Path) -> None:
+    """An idle healthy connection sees one ping per interval and may wait that long for a pong."""
+    app: Any = create_app(make_settings(f"sqlite:///{tmp_path}/pipechat.db", tmp_path))
+    heartbeat = app.engineio_server.eio.ping_interval + app.engineio_server.eio.ping_timeout
+    for directive in ("proxy_read_timeout", "proxy_send_timeout"):
+        seconds = re.findall(rf"^\s*{directive} (\d+)s;$", SITE.read_text(), re.MULTILINE)
+        assert len(seconds) == 1 and int(seconds[0]) > heartbeat, directive
+
+
+@dataclass
+class Run:
+    """What the clients reported, and where the restart falls in nginx's access log."""
+
+    report: dict[str, Any]
+    moving_source: str  # a client address nginx hashes to the restarted process
+    staying_source: str  # and one it hashes to the other process
+    logged_before_restart: int
+
+
+async def restart_under_clients(node: str, nginx: Nginx, moving: ServerProcess,
+                                staying: ServerProcess, logs: Path) -> Run:
+    """Run the JS clients through nginx and restart `moving` when they are sending."""
+    sources = nginx.sources_for()
+    clients = await start_node(node, {
+        "PIPECHAT_JS_URL": nginx.url,
+        "PIPECHAT_JS_MOVING": sources[moving.port],
+        "PIPECHAT_JS_STAYING": sources[staying.port],
+    }, logs / "node.log")
+    try:
+        await clients.expect("seeded")
+        await clients.expect("sending")
+        logged = len(nginx.routes())
+        assert await asyncio.to_thread(moving.stop) == 0
+        await asyncio.to_thread(moving.start)
+        await clients.tell("restarted")
+        done = await clients.expect("done")
+        assert await asyncio.wait_for(clients.process.wait(), STEP_TIMEOUT) == 0
+    finally:
+        if clients.process.returncode is None:
+            clients.process.kill()
+            await clients.process.wait()
+    return Run(done, sources[moving.port], sources[staying.port], logged)
+
+
 @pytest.mark.parametrize("backend", [pytest.param("postgresql", marks=pytest.mark.postgres)])
 async def test_js_client_through_nginx_survives_a_restart(database_url: str,
                                                           tmp_path: Path) -> None:
+    """Seed scenario on both transports through nginx, then a restart that loses nothing."""
     nginx_binary = need_nginx()
     node = need_node()
     redis_url = need_service("redis", REDIS_URL)
@@ -135,39 +183,27 @@ async def test_js_client_through_nginx_survives_a_restart(database_url: str,
                      PIPECHAT_REDIS_CHANNEL=f"nginx-{uuid.uuid4().hex}",
                      PIPECHAT_PUBLIC_BASE_URL=f"http://127.0.0.1:{public_port}",
                      PIPECHAT_LOG_LEVEL="INFO")
-    servers = [ServerProcess(env, log_path=logs / f"server{i}.log").start() for i in (1, 2)]
-    nginx = Nginx(nginx_binary, tmp_path / "nginx", [server.port for server in servers],
-                  public_port)
-    with stopping(*servers):
+    moving, staying = (ServerProcess(env, log_path=logs / f"{name}.log")
+                       for name in ("moving", "staying"))
+    nginx = Nginx(nginx_binary, tmp_path / "nginx", [moving.port, staying.port], public_port)
+    with stopping(moving, staying):
+        moving.start()
+        staying.start()
         nginx.start()
         try:
-            # A client address hashed to each process; the first process will be restarted.
-            sources = nginx.sources_for()
-            moving, staying = servers[0], servers[1]
-            clients = await start_node(node, {
-                "PIPECHAT_JS_URL": nginx.url,
-                "PIPECHAT_JS_MOVING": sources[moving.port],
-                "PIPECHAT_JS_STAYING": sources[staying.port],
-            }, logs / "node.log")
-            await clients.expect("seeded")
-            await clients.expect("sending")
-            before_restart = len(nginx.routes())
-            assert await asyncio.to_thread(moving.stop) == 0
-            await asyncio.to_thread(moving.start)
-            await clients.tell("restarted")
-            done = await clients.expect("done")
-            assert await asyncio.wait_for(clients.process.wait(), STEP_TIMEOUT) == 0
+            run = await restart_under_clients(node, nginx, moving, staying, logs)
         finally:
             nginx.stop()
-        routes = nginx.routes()
 
-    await check_stored_once(database_url, tmp_path / "checks", done["acked"])
+    await check_stored_once(database_url, tmp_path / "checks", run.report["acked"])
+    routes = nginx.routes()
     # Sticky while both processes were up: every request from one address reached one process.
-    before = upstreams_by_source(routes[:before_restart])
-    assert before[sources[moving.port]] == {moving.port}
-    assert before[sources[staying.port]] == {staying.port}
+    before = upstreams_by_source(routes[:run.logged_before_restart])
+    assert before[run.moving_source] == {moving.port}
+    assert before[run.staying_source] == {staying.port}
     # During the restart, nginx sent the moving clients to the other process.
-    assert staying.port in upstreams_by_source(routes[before_restart:])[sources[moving.port]]
+    after = upstreams_by_source(routes[run.logged_before_restart:])
+    assert staying.port in after[run.moving_source]
     # uvicorn trusted nginx's X-Forwarded-For: it saw the clients' own addresses.
-    assert sources[moving.port] in accepted_websocket_clients(logs / "server1.log")
-    assert sources[staying.port] in accepted_websocket_clients(logs / "server2.log")
+    assert run.moving_source in accepted_websocket_clients(logs / "moving.log")
+    assert run.staying_source in accepted_websocket_clients(logs / "staying.log")
