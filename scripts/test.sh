@@ -13,14 +13,22 @@ python3 -m venv .venv
 if [ -f tests/js/package.json ]; then
   (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# Debian packages the tests drive, installed when missing (CI runs as root): Chromium for the
+# browser test, nginx for tests/deploy (deploy/nginx/pipechat.conf in front of two processes).
+missing=()
 if [ -f tests/browser/package.json ]; then
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
-  # The browser test drives Debian's Chromium; install it when missing (CI runs as root).
   if [ -z "${PIPECHAT_TEST_CHROMIUM:-}" ] && [ ! -x /usr/bin/chromium ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -qq chromium >/dev/null \
-      || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+    missing+=(chromium)
   fi
+fi
+if [ -z "${PIPECHAT_TEST_NGINX:-}" ] && [ ! -x /usr/sbin/nginx ]; then
+  missing+=(nginx)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq "${missing[@]}" >/dev/null \
+    || { apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null; }
 fi
 
 # Use this machine's PostgreSQL and Redis when they answer; tests needing them skip otherwise.

@@ -2,7 +2,8 @@
 import { io } from "socket.io-client";
 
 export class Recorder {
-  constructor(url, token, transport) {
+  /** `options` go to `io()` as well, e.g. an `agent` bound to a source address. */
+  constructor(url, token, transport, options = {}) {
     this.queues = new Map();
     this.waiters = new Map();
     this.socket = io(`${url}/chats`, {
@@ -10,6 +11,7 @@ export class Recorder {
       transports: [transport],
       reconnection: false,
       forceNew: true,
+      ...options,
     });
     this.socket.onAny((event, payload) => this.#push(event, payload));
   }
