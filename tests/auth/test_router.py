@@ -184,3 +184,19 @@ async def test_unknown_route_and_method_use_the_error_shape(api: httpx.AsyncClie
     wrong_method = await api.get("/auth/register/email")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["statusCode"] == 405 and wrong_method.json()["code"] == 131
+
+
+async def test_non_ascii_password_logs_in_with_utf8_basic(api: httpx.AsyncClient) -> None:
+    password = "pässwörd123"
+    registered = await api.post("/auth/register/email", json={
+        "nickname": "umlaut", "email": "umlaut@example.com", "password": password})
+    assert registered.status_code == 201, registered.text
+    # As the web page sends it: base64 of the UTF-8 bytes of "email:password".
+    login = await api.post("/auth/login/email", headers=basic("umlaut@example.com", password))
+    assert login.status_code == 200, login.text
+    assert set(login.json()) == {"accessToken", "refreshToken"}
+    # The scheme is still documented as HTTP Basic.
+    schema = (await api.get("/openapi.json")).json()
+    assert schema["components"]["securitySchemes"]["HTTPBasic"] == {"type": "http",
+                                                                    "scheme": "basic"}
+    assert {"HTTPBasic": []} in schema["paths"]["/auth/login/email"]["post"]["security"]

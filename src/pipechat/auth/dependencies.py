@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.http import HTTPBase
 
 from pipechat.auth.service import access_user_by_token, parse_authorization
 from pipechat.context import AppContext
@@ -13,7 +14,10 @@ from pipechat.users.models import User
 
 # auto_error=False: our own 401s carry the error model; these only document the schemes.
 bearer_scheme = HTTPBearer(auto_error=False)
-basic_scheme = HTTPBasic(auto_error=False)
+# Not `HTTPBasic`: it decodes the credentials as ASCII and answers 401 itself, even with
+# auto_error=False, before our UTF-8 parser runs. `HTTPBase` documents the same scheme and
+# only hands over the raw header.
+basic_scheme = HTTPBase(scheme="basic", scheme_name="HTTPBasic", auto_error=False)
 
 
 def get_context(request: Request) -> AppContext:

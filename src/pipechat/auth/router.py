@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, status
-from fastapi.security import HTTPBasicCredentials
+from fastapi.security import HTTPAuthorizationCredentials
 
 from pipechat.auth.dependencies import Context, RefreshUser, basic_scheme
 from pipechat.auth.schemas import AccessToken, RefreshToken, TokenPair
@@ -15,7 +15,7 @@ from pipechat.users.schemas import UserCreate
 from pipechat.users.service import do_create_user
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-BasicHeader = Annotated[HTTPBasicCredentials | None, Depends(basic_scheme)]
+BasicHeader = Annotated[HTTPAuthorizationCredentials | None, Depends(basic_scheme)]
 
 
 @router.post("/register/email", status_code=status.HTTP_201_CREATED, response_model=TokenPair,
