@@ -14,10 +14,11 @@ from pipechat.users.models import User
 from support import PASSWORD, TEST_SECRET, LiveServer, basic, count_rows, register
 
 
-def token(sub: object, kind: str, exp_offset: int = 300) -> str:
+def token(sub: object, kind: str, exp_offset: int = 300, **claims: object) -> str:
     now = int(time.time())
-    return jwt.encode({"sub": sub, "type": kind, "iat": now, "exp": now + exp_offset},
-                      TEST_SECRET, algorithm="HS256")
+    payload = {"sub": sub, "type": kind, "sid": "1", "jti": "forged", "iat": now,
+               "exp": now + exp_offset}
+    return jwt.encode(payload | claims, TEST_SECRET, algorithm="HS256")
 
 
 async def test_register_login_refresh_and_me(api: httpx.AsyncClient) -> None:
@@ -156,6 +157,11 @@ async def test_token_routes_refuse_bad_tokens(api: httpx.AsyncClient, path: str)
         "expired": ({"Authorization": f"Bearer {token(str(account.id), 'refresh', -5)}"}, 111),
         "sub not a number": ({"Authorization": f"Bearer {token('abc', 'refresh')}"}, 110),
         "unknown user": ({"Authorization": f"Bearer {token('999999', 'refresh')}"}, 110),
+        "no session (issued before sessions)": ({"Authorization": "Bearer " + jwt.encode(
+            {"sub": str(account.id), "type": "refresh", "exp": int(time.time()) + 60},
+            TEST_SECRET, algorithm="HS256")}, 110),
+        "unknown session": ({"Authorization": "Bearer " + token(
+            str(account.id), "refresh", sid="999999")}, 110),
     }
     for name, (headers, code) in cases.items():
         response = await api.post(path, headers=headers)

@@ -1,0 +1,108 @@
+"""Sockets end with their access token, and with their session.
+
+Each socket has one timer, a `loop.call_at` handle (no task), set to the expiry of the last
+access token it presented; `authenticate` moves it. When it fires the socket is told why
+(`exception`, code 111) and disconnected.
+
+A revoked session (logout, a reused refresh token) ends its sockets on every process: an
+internal emit takes the client manager's usual path (Redis pub/sub when there are several
+processes), and at local delivery each process's manager ends its own sockets of that
+session instead of sending anything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import socketio
+
+from pipechat.errors import ChatError, ErrorCode
+from pipechat.realtime.broadcast import BroadcastManager, BroadcastRedisManager
+from pipechat.realtime.connection import Connection
+from pipechat.realtime.publisher import NAMESPACE
+
+log = logging.getLogger("pipechat.realtime")
+
+# An internal emit: delivered to no client, it ends the sockets of `{"sessionId": id}`.
+SESSION_ENDED = "pipechat:session-ended"
+
+EndSocket = Callable[[str, ChatError], Coroutine[Any, Any, None]]
+
+
+class LifetimeManager(BroadcastManager):
+    """A client manager whose local delivery of `SESSION_ENDED` ends sockets."""
+
+    on_session_ended: Callable[[int], Awaitable[None]] | None = None
+
+    async def emit(self, event: str, data: Any, namespace: str, room: Any = None,
+                   skip_sid: Any = None, callback: Any = None, to: Any = None,
+                   **kwargs: Any) -> None:
+        """Emit as `BroadcastManager` does, except the internal `SESSION_ENDED`."""
+        if event != SESSION_ENDED:
+            await super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
+                               callback=callback, to=to, **kwargs)
+            return
+        session_id = data.get("sessionId") if isinstance(data, dict) else None
+        if isinstance(session_id, int) and self.on_session_ended is not None:
+            await self.on_session_ended(session_id)
+
+
+class LifetimeRedisManager(BroadcastRedisManager, LifetimeManager):
+    """The Redis manager; after pub/sub, local delivery is `LifetimeManager`'s."""
+
+
+def session_ender(server: socketio.AsyncServer) -> Callable[[int], Awaitable[None]]:
+    """What the auth domain calls to disconnect a revoked session's sockets everywhere."""
+
+    async def end_session_sockets(session_id: int) -> None:
+        try:
+            await server.emit(SESSION_ENDED, {"sessionId": session_id}, namespace=NAMESPACE)
+        except Exception:
+            # The revocation is committed: its sockets still go at their token's expiry.
+            log.exception("could not end the sockets of a revoked session")
+
+    return end_session_sockets
+
+
+class SocketLifetimes:
+    """The expiry timers of one process's sockets, and the ending of a session's sockets."""
+
+    def __init__(self, connections: dict[str, Connection], end_socket: EndSocket) -> None:
+        self._connections = connections
+        self._end_socket = end_socket
+        self._ending: set[asyncio.Task[None]] = set()
+
+    def watch(self, sid: str, connection: Connection, expires_at: float) -> None:
+        """End the socket at `expires_at` (Unix time), replacing any earlier deadline."""
+        self.forget(connection)
+        connection.expires_at = expires_at
+        loop = asyncio.get_running_loop()
+        connection.timer = loop.call_at(loop.time() + (expires_at - time.time()),
+                                        self._expired, sid)
+
+    @staticmethod
+    def forget(connection: Connection) -> None:
+        """Cancel the socket's timer (it disconnected, or is about to get a new one)."""
+        if connection.timer is not None:
+            connection.timer.cancel()
+            connection.timer = None
+
+    async def end_session(self, session_id: int) -> None:
+        """End this process's sockets of a revoked session (code 114)."""
+        error = ChatError(ErrorCode.SESSION_REVOKED, "the session was logged out; log in again")
+        # A scan, not an index per session: revocations are rare, sockets are many.
+        for sid in [sid for sid, c in self._connections.items() if c.session_id == session_id]:
+            await self._end_socket(sid, error)
+
+    def _expired(self, sid: str) -> None:
+        error = ChatError(ErrorCode.TOKEN_EXPIRED,
+                          "the access token has expired: send `authenticate` with a fresh one "
+                          "before it does, or reconnect with one")
+        # A task only for a socket that is ending: disconnecting is a coroutine.
+        task = asyncio.get_running_loop().create_task(self._end_socket(sid, error))
+        self._ending.add(task)
+        task.add_done_callback(self._ending.discard)
