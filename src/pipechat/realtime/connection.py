@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +34,7 @@ class Connection:
     user: SocketUser
     bucket: TokenBucket
     session_id: int
-    expires_at: float  # Unix time: the expiry of the last access token the client presented
-    timer: asyncio.TimerHandle | None = None  # ends the socket at `expires_at`
+    expires_at: int  # Unix seconds: the expiry of the last access token the client presented
 
 
 def _token_from(environ: dict[str, Any], auth: Any) -> str:
@@ -61,4 +59,4 @@ async def access_connection(context: AppContext, environ: dict[str, Any], auth: 
     settings = context.settings
     bucket = TokenBucket(settings.rate_limit_per_second, settings.rate_limit_burst)
     return Connection(SocketUser(user.id, user.nickname), bucket, claims.session_id,
-                      float(claims.expires_at))
+                      claims.expires_at)

@@ -1,8 +1,8 @@
 """Sockets end with their access token, and with their session.
 
-Each socket has one timer, a `loop.call_at` handle (no task), set to the expiry of the last
-access token it presented; `authenticate` moves it. When it fires the socket is told why
-(`exception`, code 111) and disconnected.
+A socket ends at the expiry of the last access token it presented (`authenticate` moves it):
+it is told why (`exception`, code 111) and disconnected. No task and no timer per socket: the
+sockets due in one second share a `loop.call_at` handle.
 
 A revoked session (logout, a reused refresh token) ends its sockets on every process: an
 internal emit takes the client manager's usual path (Redis pub/sub when there are several
@@ -69,40 +69,56 @@ def session_ender(server: socketio.AsyncServer) -> Callable[[int], Awaitable[Non
 
 
 class SocketLifetimes:
-    """The expiry timers of one process's sockets, and the ending of a session's sockets."""
+    """Ends this process's sockets at their token's expiry, or when their session is revoked.
+
+    Expiries are whole seconds (JWT `exp`), so sockets due in the same second share one timer:
+    a list of sids per second and one `loop.call_at` handle per list. A socket that renewed
+    its token stays in its old list until that fires, and is skipped then.
+    """
 
     def __init__(self, connections: dict[str, Connection], end_socket: EndSocket) -> None:
         self._connections = connections
         self._end_socket = end_socket
+        self._due: dict[int, list[str]] = {}
         self._ending: set[asyncio.Task[None]] = set()
 
-    def watch(self, sid: str, connection: Connection, expires_at: float) -> None:
-        """End the socket at `expires_at` (Unix time), replacing any earlier deadline."""
-        self.forget(connection)
+    def watch(self, sid: str, connection: Connection, expires_at: int) -> None:
+        """End the socket at `expires_at` (Unix seconds), replacing any earlier deadline."""
         connection.expires_at = expires_at
-        loop = asyncio.get_running_loop()
-        connection.timer = loop.call_at(loop.time() + (expires_at - time.time()),
-                                        self._expired, sid)
+        due = self._due.get(expires_at)
+        if due is None:
+            due = self._due[expires_at] = []
+            self._arm(expires_at)
+        due.append(sid)
 
-    @staticmethod
-    def forget(connection: Connection) -> None:
-        """Cancel the socket's timer (it disconnected, or is about to get a new one)."""
-        if connection.timer is not None:
-            connection.timer.cancel()
-            connection.timer = None
+    def _arm(self, second: int) -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_at(loop.time() + (second - time.time()), self._expired, second)
 
     async def end_session(self, session_id: int) -> None:
         """End this process's sockets of a revoked session (code 114)."""
         error = ChatError(ErrorCode.SESSION_REVOKED, "the session was logged out; log in again")
         # A scan, not an index per session: revocations are rare, sockets are many.
-        for sid in [sid for sid, c in self._connections.items() if c.session_id == session_id]:
-            await self._end_socket(sid, error)
+        await self._end([sid for sid, c in self._connections.items()
+                         if c.session_id == session_id], error)
 
-    def _expired(self, sid: str) -> None:
+    def _expired(self, second: int) -> None:
+        if time.time() < second:
+            # The loop's monotonic clock ran ahead of the wall clock that JWTs use.
+            self._arm(second)
+            return
+        sids = [sid for sid in self._due.pop(second, ())
+                if (c := self._connections.get(sid)) is not None and c.expires_at <= second]
+        if not sids:
+            return
         error = ChatError(ErrorCode.TOKEN_EXPIRED,
                           "the access token has expired: send `authenticate` with a fresh one "
                           "before it does, or reconnect with one")
-        # A task only for a socket that is ending: disconnecting is a coroutine.
-        task = asyncio.get_running_loop().create_task(self._end_socket(sid, error))
+        # A task only when sockets are ending: disconnecting is a coroutine.
+        task = asyncio.get_running_loop().create_task(self._end(sids, error))
         self._ending.add(task)
         task.add_done_callback(self._ending.discard)
+
+    async def _end(self, sids: list[str], error: ChatError) -> None:
+        for sid in sids:
+            await self._end_socket(sid, error)

@@ -120,7 +120,6 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     def _forget(self, sid: str) -> None:
         connection = self._connections.pop(sid, None)
         if connection is not None:
-            self.lifetimes.forget(connection)
             CONNECTED_SOCKETS.dec()
             log.info("socket disconnected", extra={"sid": sid, "user_id": connection.user.id})
 
@@ -177,7 +176,8 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         claims = await access_socket_token(self._context, data.token, connection.user.id)
         # Another session of the same user is fine: the socket follows the newer token.
         connection.session_id = claims.session_id
-        self.lifetimes.watch(sid, connection, float(claims.expires_at))
+        if claims.expires_at != connection.expires_at:
+            self.lifetimes.watch(sid, connection, claims.expires_at)
         expires_at = datetime.fromtimestamp(claims.expires_at, UTC)
         return SocketAuthenticated(expires_at=expires_at).model_dump(mode="json", by_alias=True)
 
