@@ -37,13 +37,13 @@ async def current_user(request: Request, context: Context, _doc: BearerHeader) -
         return await access_user_by_token(session, context.tokens, token)
 
 
-def refresh_claims(request: Request, context: Context, _doc: BearerHeader) -> TokenClaims:
+async def refresh_claims(request: Request, context: Context, _doc: BearerHeader) -> TokenClaims:
     """The claims of the refresh token in the Authorization header (its session not checked)."""
     token = parse_authorization(request.headers.get("authorization"), "Bearer")
     return context.tokens.check_token(token, "refresh")
 
 
-def any_token_claims(request: Request, context: Context, _doc: BearerHeader) -> TokenClaims:
+async def any_token_claims(request: Request, context: Context, _doc: BearerHeader) -> TokenClaims:
     """The claims of the access or refresh token in the Authorization header."""
     token = parse_authorization(request.headers.get("authorization"), "Bearer")
     return context.tokens.check_token(token, None)
