@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     jwt_secret: SecretStr | None = None
     access_token_ttl_seconds: int = Field(default=300, gt=0)
     refresh_token_ttl_seconds: int = Field(default=3600, gt=0)
+    session_max_age_seconds: int = Field(default=30 * 24 * 3600, gt=0)
     public_base_url: str | None = None
     cors_origins: Annotated[list[str], NoDecode] = []
     message_max_length: int = Field(default=2000, gt=0)

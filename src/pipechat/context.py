@@ -15,10 +15,15 @@ if TYPE_CHECKING:
     from pipechat.messages.writer import MessageWriter
 
 Publisher = Callable[[str, Any, list[int]], Awaitable[None]]
+SessionEnder = Callable[[int], Awaitable[None]]
 
 
 async def _publish_nowhere(_event: str, _data: Any, _user_ids: list[int]) -> None:
     """Used until a gateway is attached: there is nobody to tell."""
+
+
+async def _no_sockets_to_end(_session_id: int) -> None:
+    """Used until a gateway is attached: no socket is open."""
 
 
 async def _nothing_to_drain() -> None:
@@ -35,6 +40,8 @@ class AppContext:
     passwords: PasswordHasher
     limits: Limits
     publish_to_users: Publisher = field(default=_publish_nowhere)
+    # Disconnects every socket of a revoked session, on every process.
+    end_session_sockets: SessionEnder = field(default=_no_sockets_to_end)
     message_writer: MessageWriter | None = None
     # Commits and delivers everything accepted so far and refuses new messages (shutdown).
     drain: Callable[[], Awaitable[None]] = field(default=_nothing_to_drain)
@@ -49,6 +56,7 @@ class AppContext:
                 secret=settings.resolve_jwt_secret(),
                 access_ttl=settings.access_token_ttl_seconds,
                 refresh_ttl=settings.refresh_token_ttl_seconds,
+                session_ttl=settings.session_max_age_seconds,
             ),
             passwords=PasswordHasher(
                 time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib

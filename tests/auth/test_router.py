@@ -14,10 +14,11 @@ from pipechat.users.models import User
 from support import PASSWORD, TEST_SECRET, LiveServer, basic, count_rows, register
 
 
-def token(sub: object, kind: str, exp_offset: int = 300) -> str:
+def token(sub: object, kind: str, exp_offset: int = 300, **claims: object) -> str:
     now = int(time.time())
-    return jwt.encode({"sub": sub, "type": kind, "iat": now, "exp": now + exp_offset},
-                      TEST_SECRET, algorithm="HS256")
+    payload = {"sub": sub, "type": kind, "sid": "1", "jti": "forged", "iat": now,
+               "exp": now + exp_offset}
+    return jwt.encode(payload | claims, TEST_SECRET, algorithm="HS256")
 
 
 async def test_register_login_refresh_and_me(api: httpx.AsyncClient) -> None:
@@ -156,6 +157,11 @@ async def test_token_routes_refuse_bad_tokens(api: httpx.AsyncClient, path: str)
         "expired": ({"Authorization": f"Bearer {token(str(account.id), 'refresh', -5)}"}, 111),
         "sub not a number": ({"Authorization": f"Bearer {token('abc', 'refresh')}"}, 110),
         "unknown user": ({"Authorization": f"Bearer {token('999999', 'refresh')}"}, 110),
+        "no session (issued before sessions)": ({"Authorization": "Bearer " + jwt.encode(
+            {"sub": str(account.id), "type": "refresh", "exp": int(time.time()) + 60},
+            TEST_SECRET, algorithm="HS256")}, 110),
+        "unknown session": ({"Authorization": "Bearer " + token(
+            str(account.id), "refresh", sid="999999")}, 110),
     }
     for name, (headers, code) in cases.items():
         response = await api.post(path, headers=headers)
@@ -184,3 +190,19 @@ async def test_unknown_route_and_method_use_the_error_shape(api: httpx.AsyncClie
     wrong_method = await api.get("/auth/register/email")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["statusCode"] == 405 and wrong_method.json()["code"] == 131
+
+
+async def test_non_ascii_password_logs_in_with_utf8_basic(api: httpx.AsyncClient) -> None:
+    password = "pässwörd123"
+    registered = await api.post("/auth/register/email", json={
+        "nickname": "umlaut", "email": "umlaut@example.com", "password": password})
+    assert registered.status_code == 201, registered.text
+    # As the web page sends it: base64 of the UTF-8 bytes of "email:password".
+    login = await api.post("/auth/login/email", headers=basic("umlaut@example.com", password))
+    assert login.status_code == 200, login.text
+    assert set(login.json()) == {"accessToken", "refreshToken"}
+    # The scheme is still documented as HTTP Basic.
+    schema = (await api.get("/openapi.json")).json()
+    assert schema["components"]["securitySchemes"]["HTTPBasic"] == {"type": "http",
+                                                                    "scheme": "basic"}
+    assert {"HTTPBasic": []} in schema["paths"]["/auth/login/email"]["post"]["security"]

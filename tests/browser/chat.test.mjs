@@ -17,6 +17,10 @@ const ALICE = "alice";
 const BOB = "bob";
 const HTML = `<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2"><b>bold?</b>`;
 
+const storedTokens = (page) =>
+  page.evaluate(() => JSON.parse(sessionStorage.getItem("pipechat.tokens")));
+const expiry = (token) => JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString()).exp;
+
 describe("two users chatting in Chromium", () => {
   let server;
   let browser;
@@ -25,6 +29,7 @@ describe("two users chatting in Chromium", () => {
   let pageA;
   let pageB;
   let tokenRefreshed;
+  let firstSocket; // A's first socket id and its first access token's expiry
   const sent = []; // every message of the conversation, in order
 
   before(async () => {
@@ -50,8 +55,17 @@ describe("two users chatting in Chromium", () => {
     tokenRefreshed = pageA.waitForResponse(
       (r) => r.url().endsWith("/auth/token/access") && r.status() === 200, { timeout: 90_000 });
     await registerInPage(pageA, server.url, ALICE);
+    firstSocket = { id: await pageA.evaluate(() => window.pipechat.socket.id),
+                    expiry: expiry((await storedTokens(pageA)).accessToken) };
     await registerInPage(pageB, server.url, BOB);
   });
+
+  /** A new access token of A's session (the page keeps renewing its own). */
+  async function freshToken() {
+    const response = await fetch(`${server.url}/auth/token/access`, { method: "POST",
+      headers: { Authorization: `Bearer ${(await storedTokens(pageA)).refreshToken}` } });
+    return (await response.json()).accessToken;
+  }
 
   it("A creates a chat with B by nickname; both open it", async () => {
     await pageA.locator("#new-chat-users").fill(BOB);
@@ -135,9 +149,14 @@ describe("two users chatting in Chromium", () => {
     }
   });
 
-  it("refreshes the access token before it expires", async () => {
+  it("refreshes the access token before it expires and hands it to its socket", async () => {
     const response = await tokenRefreshed;
     assert.ok((await response.json()).accessToken);
+    // Past the first token's expiry the socket is still the first one: `authenticate` renewed
+    // it (the server would have disconnected it with 111 otherwise).
+    await pageA.waitForTimeout(Math.max(0, firstSocket.expiry * 1000 + 1000 - Date.now()));
+    assert.equal(await pageA.evaluate(() => window.pipechat.socket.id), firstSocket.id);
+    assert.equal(await pageA.evaluate(() => window.pipechat.socket.connected), true);
   });
 
   it("a reload restores the session and the chat's history", async () => {
@@ -150,8 +169,7 @@ describe("two users chatting in Chromium", () => {
 
   it("'Load older' pages back through the history", async () => {
     // Fill the chat past one page from a plain Socket.IO client logged in as A.
-    const token = await pageA.evaluate(
-      () => JSON.parse(sessionStorage.getItem("pipechat.tokens")).accessToken);
+    const token = await freshToken();
     const chatId = Number(await pageA.evaluate(() => sessionStorage.getItem("pipechat.openChat")));
     const socket = io(`${server.url}/chats`, { auth: { token }, transports: ["websocket"] });
     try {
@@ -196,8 +214,7 @@ describe("two users chatting in Chromium", () => {
   });
 
   it("'More chats' follows the list's next link", async () => {
-    const token = await pageA.evaluate(
-      () => JSON.parse(sessionStorage.getItem("pipechat.tokens")).accessToken);
+    const token = await freshToken();
     const api = (path, init = {}) => fetch(`${server.url}${path}`, {
       ...init, headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
     }).then((response) => response.json());
@@ -226,6 +243,18 @@ describe("two users chatting in Chromium", () => {
       await pageB.locator("#chat-list li").nth(shown).waitFor();
     }
     assert.equal(await pageB.locator("#chat-list li").count(), total);
+  });
+
+  it("'Log out' revokes the session on the server", async () => {
+    const { refreshToken } = await storedTokens(pageA);
+    const loggedOut = pageA.waitForResponse((r) => r.url().endsWith("/auth/logout"));
+    await pageA.locator("#logout").click();
+    assert.equal((await loggedOut).status(), 204);
+    await pageA.locator("#auth-view").waitFor();
+    const response = await fetch(`${server.url}/auth/token/access`, { method: "POST",
+      headers: { Authorization: `Bearer ${refreshToken}` } });
+    assert.equal(response.status, 401);
+    assert.equal((await response.json()).code, 114);
   });
 
   it("never loaded anything from outside the server and threw no page errors", () => {

@@ -33,7 +33,7 @@ async function waitHealthy(url, child, deadlineMs) {
   throw new Error("pipechat did not become healthy");
 }
 
-export async function startServer() {
+export async function startServer(extraEnv = {}) {
   const dataDir = mkdtempSync(join(tmpdir(), "pipechat-js-"));
   const port = await freePort();
   const env = {
@@ -42,6 +42,7 @@ export async function startServer() {
     PIPECHAT_ARGON2_TIME_COST: "1",
     PIPECHAT_ARGON2_MEMORY_KIB: "1024",
     PIPECHAT_LOG_LEVEL: "WARNING",
+    ...extraEnv,
   };
   // The embedded SQLite default, whatever the caller's environment points at.
   for (const name of ["PIPECHAT_DATABASE_URL", "PIPECHAT_REDIS_URL", "PIPECHAT_JWT_SECRET"]) {
@@ -71,8 +72,8 @@ export async function registerUser(url, nickname) {
     body: JSON.stringify({ nickname, email: `${nickname}@example.com`, password: "correct horse" }),
   });
   if (response.status !== 201) throw new Error(`register: ${response.status} ${await response.text()}`);
-  const { accessToken } = await response.json();
+  const { accessToken, refreshToken } = await response.json();
   const me = await fetch(`${url}/users/me`, { headers: { Authorization: `Bearer ${accessToken}` } });
   const { id } = await me.json();
-  return { id, nickname, accessToken };
+  return { id, nickname, accessToken, refreshToken };
 }

@@ -18,6 +18,7 @@ from pipechat.app import create_app
 from pipechat.realtime import engineio_writer
 from pipechat.realtime.broadcast import BroadcastManager, BroadcastRedisManager
 from pipechat.realtime.leanqueue import LeanQueue
+from pipechat.realtime.lifetimes import LifetimeManager, LifetimeRedisManager
 from support import REDIS_URL, make_settings, need_service, serve_asgi
 
 NS = "/chats"
@@ -215,5 +216,7 @@ def test_the_gateway_uses_the_broadcast_managers(redis_url: str | None,
     settings = make_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path,
                              redis_url=redis_url, redis_channel=f"t-{uuid.uuid4().hex}")
     manager = create_app(settings).engineio_server.manager
-    expected = BroadcastRedisManager if redis_url else BroadcastManager
+    expected = LifetimeRedisManager if redis_url else LifetimeManager
     assert type(manager) is expected
+    # The lifetime managers only add ending sessions; fan-out (and pub/sub) stay underneath.
+    assert isinstance(manager, BroadcastRedisManager if redis_url else BroadcastManager)

@@ -17,8 +17,8 @@ from support import TEST_SECRET, LiveServer, register
 
 def forged(sub: object, kind: str, exp_offset: int) -> str:
     now = int(time.time())
-    return jwt.encode({"sub": sub, "type": kind, "iat": now, "exp": now + exp_offset},
-                      TEST_SECRET, algorithm="HS256")
+    return jwt.encode({"sub": sub, "type": kind, "sid": "1", "jti": "forged", "iat": now,
+                       "exp": now + exp_offset}, TEST_SECRET, algorithm="HS256")
 
 
 async def refused(server: LiveServer, **how: object) -> dict[str, object]:

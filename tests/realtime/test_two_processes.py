@@ -12,9 +12,11 @@ import pytest
 
 from realtime.peers import Peer, make_chat
 from support import (
+    PASSWORD,
     REDIS_URL,
     TEST_SECRET,
     ServerProcess,
+    basic,
     create_postgres_database,
     drop_postgres_database,
     need_service,
@@ -92,3 +94,27 @@ async def test_messages_cross_processes_and_skip_only_the_sender_socket(
     finally:
         for peer in peers:
             await peer.close()
+
+
+async def test_logout_on_one_process_disconnects_the_sessions_sockets_on_both(
+        two_servers: tuple[ServerProcess, ServerProcess]) -> None:
+    a, b = two_servers
+    async with httpx.AsyncClient(base_url=a.url, timeout=30) as api:
+        alice = await register(api)
+        other = (await api.post("/auth/login/email", headers=basic(alice.email, PASSWORD))
+                 ).json()["accessToken"]
+        peers = [await Peer().connect(a.url, alice.access_token),
+                 await Peer().connect(b.url, alice.access_token),
+                 await Peer().connect(b.url, other)]
+        try:
+            assert (await api.post("/auth/logout", headers=alice.bearer)).status_code == 204
+            for peer in peers[:2]:
+                assert (await peer.next("exception"))["code"] == 114
+                await peer.next("disconnect")
+                assert not peer.client.connected
+            # The same user's other session keeps its socket on B.
+            assert (await peers[2].call("leave_chat", {"chatIds": [1]}))["status"] == "ok"
+            assert peers[2].client.connected and peers[2].backlog("exception") == 0
+        finally:
+            for peer in peers:
+                await peer.close()

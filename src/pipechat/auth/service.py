@@ -1,11 +1,13 @@
-"""Passwords, JWTs and the seed's register/login/token flows."""
+"""Passwords, JWTs, Authorization headers and the user behind a token."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
 import binascii
+import secrets
 import time
+from dataclasses import dataclass
 from typing import Literal
 
 import argon2
@@ -13,12 +15,16 @@ import jwt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pipechat.auth.models import LoginSession
 from pipechat.errors import ChatError, ErrorCode, validation_error
 from pipechat.schemas import check_storable
 from pipechat.users.models import User
 
 TokenKind = Literal["access", "refresh"]
 _ALGORITHM = "HS256"
+_WANTED: dict[TokenKind | None, str] = {"access": "an access token is required",
+                                        "refresh": "a refresh token is required",
+                                        None: "an access or refresh token is required"}
 
 
 class PasswordHasher:
@@ -45,35 +51,64 @@ class PasswordHasher:
             return False
 
 
-class TokenService:
-    """Issues and checks HS256 JWTs carrying `sub`, `type` and `exp`."""
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What a valid token says: whose it is, of which session, its id and its expiry."""
 
-    def __init__(self, *, secret: str, access_ttl: int, refresh_ttl: int) -> None:
+    kind: TokenKind
+    user_id: int
+    session_id: int
+    jti: str
+    issued_at: int  # Unix seconds
+    expires_at: int  # Unix seconds
+
+
+def new_token_id() -> str:
+    """A fresh random `jti`."""
+    return secrets.token_hex(16)
+
+
+class TokenService:
+    """Issues and checks HS256 JWTs carrying `sub`, `type`, `sid`, `jti`, `iat` and `exp`."""
+
+    def __init__(self, *, secret: str, access_ttl: int, refresh_ttl: int,
+                 session_ttl: int) -> None:
         self._secret = secret
         self._ttl: dict[TokenKind, int] = {"access": access_ttl, "refresh": refresh_ttl}
+        self.session_ttl = session_ttl
 
-    def issue(self, user_id: int, kind: TokenKind) -> str:
-        """A signed token of `kind` for `user_id`."""
+    def issue(self, kind: TokenKind, user_id: int, session_id: int, *, not_after: float,
+              jti: str | None = None) -> TokenClaims:
+        """Claims of a new token of `kind`; its lifetime never reaches past `not_after`."""
         now = int(time.time())
-        claims = {"sub": str(user_id), "type": kind, "iat": now, "exp": now + self._ttl[kind]}
-        return jwt.encode(claims, self._secret, algorithm=_ALGORITHM)
+        return TokenClaims(kind, user_id, session_id, jti or new_token_id(), now,
+                           min(now + self._ttl[kind], int(not_after)))
 
-    def check_token(self, token: str, kind: TokenKind) -> int:
-        """The user id in a valid, unexpired token of `kind`; a 401-class error otherwise."""
+    def encode(self, claims: TokenClaims) -> str:
+        """The signed token of `claims`."""
+        payload = {"sub": str(claims.user_id), "type": claims.kind,
+                   "sid": str(claims.session_id), "jti": claims.jti,
+                   "iat": claims.issued_at, "exp": claims.expires_at}
+        return jwt.encode(payload, self._secret, algorithm=_ALGORITHM)
+
+    def check_token(self, token: str, kind: TokenKind | None) -> TokenClaims:
+        """The claims of a valid, unexpired token of `kind` (None: either); 11x otherwise."""
         try:
             claims = jwt.decode(
                 token, self._secret, algorithms=[_ALGORITHM],
-                options={"require": ["sub", "type", "exp"]},
+                options={"require": ["sub", "type", "exp", "sid", "jti"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise ChatError(ErrorCode.TOKEN_EXPIRED, "the token has expired") from exc
         except jwt.PyJWTError as exc:
             raise ChatError(ErrorCode.UNAUTHENTICATED, "the token is invalid") from exc
-        if claims.get("type") != kind:
-            raise ChatError(ErrorCode.WRONG_TOKEN_TYPE, f"an {kind} token is required"
-                            if kind == "access" else f"a {kind} token is required")
+        found = claims.get("type")
+        if found not in ("access", "refresh") or (kind is not None and found != kind):
+            raise ChatError(ErrorCode.WRONG_TOKEN_TYPE, _WANTED[kind])
         try:
-            return int(claims["sub"])
+            return TokenClaims(found, int(claims["sub"]), int(claims["sid"]),
+                               str(claims["jti"]), int(claims.get("iat", 0)),
+                               int(claims["exp"]))
         except (TypeError, ValueError) as exc:
             raise ChatError(ErrorCode.UNAUTHENTICATED, "the token is invalid") from exc
 
@@ -107,15 +142,28 @@ def parse_basic_credentials(header: str | None) -> tuple[str, str]:
     return email, password
 
 
-async def access_user_by_token(
-    session: AsyncSession, tokens: TokenService, token: str, kind: TokenKind
-) -> User:
-    """The user a valid token names; refused when that user no longer exists."""
-    user_id = tokens.check_token(token, kind)
-    user = await session.get(User, user_id)
-    if user is None:
-        raise ChatError(ErrorCode.UNAUTHENTICATED, "the token's user no longer exists")
+async def access_session_user(session: AsyncSession, claims: TokenClaims) -> User:
+    """The user of a token whose session is still open: one query by primary keys.
+
+    Refused with 110 when the user (or the session) no longer exists, 114 once the session
+    was revoked (logout, or a reused refresh token).
+    """
+    row = (await session.execute(
+        select(User, LoginSession.revoked_at)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.id == claims.session_id, User.id == claims.user_id)
+    )).first()
+    if row is None:
+        raise ChatError(ErrorCode.UNAUTHENTICATED, "the token's user or session no longer exists")
+    if row.revoked_at is not None:
+        raise ChatError(ErrorCode.SESSION_REVOKED, "the session was logged out; log in again")
+    user: User = row.User
     return user
+
+
+async def access_user_by_token(session: AsyncSession, tokens: TokenService, token: str) -> User:
+    """The user of a valid access token of an open session."""
+    return await access_session_user(session, tokens.check_token(token, "access"))
 
 
 async def check_login(

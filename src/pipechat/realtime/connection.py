@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipechat.auth.service import access_user_by_token, parse_authorization
+from pipechat.auth.service import access_session_user, parse_authorization
 from pipechat.context import AppContext
 from pipechat.errors import ChatError, ErrorCode
 from pipechat.realtime.ratelimit import TokenBucket
@@ -25,7 +25,7 @@ class SocketUser:
 
 @dataclass(slots=True)
 class Connection:
-    """One authenticated socket: its user and its rate limit.
+    """One authenticated socket: its user, its rate limit, its session and when it expires.
 
     Its sends keep their order without a lock: the server handles a socket's events one after
     another (`async_handlers=False`), and `send_message` submits before it returns.
@@ -33,6 +33,8 @@ class Connection:
 
     user: SocketUser
     bucket: TokenBucket
+    session_id: int
+    expires_at: int  # Unix seconds: the expiry of the last access token the client presented
 
 
 def _token_from(environ: dict[str, Any], auth: Any) -> str:
@@ -50,10 +52,11 @@ def _token_from(environ: dict[str, Any], auth: Any) -> str:
 
 
 async def access_connection(context: AppContext, environ: dict[str, Any], auth: Any) -> Connection:
-    """The connection of a valid access token whose user exists; a 11x ChatError otherwise."""
-    token = _token_from(environ, auth)
+    """The connection of a valid access token of an open session; a 11x ChatError otherwise."""
+    claims = context.tokens.check_token(_token_from(environ, auth), "access")
     async with context.db.read() as session:
-        user = await access_user_by_token(session, context.tokens, token, "access")
+        user = await access_session_user(session, claims)
     settings = context.settings
     bucket = TokenBucket(settings.rate_limit_per_second, settings.rate_limit_burst)
-    return Connection(SocketUser(user.id, user.nickname), bucket)
+    return Connection(SocketUser(user.id, user.nickname), bucket, claims.session_id,
+                      claims.expires_at)

@@ -10,8 +10,8 @@ from socketio import packet as sio_packet
 
 from pipechat.context import AppContext
 from pipechat.realtime import engineio_writer
-from pipechat.realtime.broadcast import BroadcastManager, BroadcastRedisManager
 from pipechat.realtime.codec import OrjsonCodec
+from pipechat.realtime.lifetimes import LifetimeManager, LifetimeRedisManager, session_ender
 from pipechat.realtime.namespace import ACK_WANTED, ChatsNamespace, PendingReply
 from pipechat.realtime.publisher import RoomPublisher
 
@@ -115,20 +115,21 @@ class Gateway:
         await self.publisher.stop()
 
 
-def _client_manager(context: AppContext) -> socketio.AsyncManager:
+def _client_manager(context: AppContext) -> LifetimeManager:
     settings = context.settings
     if not settings.redis_url:
-        return BroadcastManager()
+        return LifetimeManager()
     # Several processes sharing this channel act as one server.
-    return BroadcastRedisManager(settings.redis_url, channel=settings.redis_channel)
+    return LifetimeRedisManager(settings.redis_url, channel=settings.redis_channel)
 
 
 def build_gateway(context: AppContext) -> Gateway:
     """A Socket.IO server for this process, wired to publish chat events."""
     settings = context.settings
+    manager = _client_manager(context)
     server = ChatServer(
         async_mode="asgi",
-        client_manager=_client_manager(context),
+        client_manager=manager,
         # Handlers run in the engine.io reader, in arrival order, without a task per event;
         # none of them waits for long (send_message hands its commit to a PendingReply).
         async_handlers=False,
@@ -136,7 +137,10 @@ def build_gateway(context: AppContext) -> Gateway:
         max_http_buffer_size=settings.max_payload_bytes,
         json=OrjsonCodec,
     )
-    server.register_namespace(ChatsNamespace(context))
+    namespace = ChatsNamespace(context)
+    server.register_namespace(namespace)
+    manager.on_session_ended = namespace.lifetimes.end_session
+    context.end_session_sockets = session_ender(server)
     publisher = RoomPublisher(server)
     context.publish_to_users = publisher.publish_to_users
     return Gateway(server, publisher)

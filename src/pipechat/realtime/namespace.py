@@ -1,18 +1,22 @@
-"""The `/chats` namespace: connect, the four client events, acks and `exception`."""
+"""The `/chats` namespace: connect, the client events, acks and `exception`."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import socketio
 from socketio.exceptions import ConnectionRefusedError as RefuseConnection
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from pipechat.auth.schemas import SocketAuthenticate, SocketAuthenticated
+from pipechat.auth.sessions import access_socket_token
 from pipechat.chats.schemas import ChatCreate, ChatIds
 from pipechat.chats.service import MembershipCache, access_chat_ids, do_create_chat
 from pipechat.context import AppContext
@@ -22,6 +26,7 @@ from pipechat.messages.service import check_message_text
 from pipechat.messages.writer import SavedMessage
 from pipechat.metrics import CONNECTED_SOCKETS, ERRORS, MESSAGES_RECEIVED
 from pipechat.realtime.connection import Connection, access_connection
+from pipechat.realtime.lifetimes import SocketLifetimes
 from pipechat.realtime.payloads import parse_payload
 from pipechat.realtime.publisher import NAMESPACE, chat_room, user_room
 
@@ -74,8 +79,10 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         super().__init__(NAMESPACE)
         self._context = context
         self._connections: dict[str, Connection] = {}
+        self.lifetimes = SocketLifetimes(self._connections, self._end_socket)
         self._members = MembershipCache()
         self._handlers: dict[str, Handler] = {
+            "authenticate": self._authenticate,
             "create_chat": self._create_chat,
             "enter_chat": self._enter_chat,
             "leave_chat": self._leave_chat,
@@ -129,6 +136,9 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         connection = self._connections.get(sid)
         if connection is None:
             raise ChatError(ErrorCode.UNAUTHENTICATED, "this socket is not authenticated")
+        if connection.expires_at <= time.time():
+            # Its timer is due (or late): nothing more is handled for this token.
+            raise ChatError(ErrorCode.TOKEN_EXPIRED, "the access token has expired")
         if not connection.bucket.take():
             raise ChatError(ErrorCode.RATE_LIMITED,
                             "too many events; slow down and retry in a moment")
@@ -150,9 +160,31 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except ChatError as error:
             raise _refusal(error) from error
         self._connections[sid] = connection
+        self.lifetimes.watch(sid, connection, connection.expires_at)
         CONNECTED_SOCKETS.inc()
         log.info("socket connected", extra={"sid": sid, "user_id": connection.user.id})
         await self.enter_room(sid, user_room(connection.user.id))
+
+    async def _end_socket(self, sid: str, error: ChatError) -> None:
+        """Tell a socket why with an `exception` event, then disconnect it."""
+        connection = self._connections.get(sid)
+        if connection is None:
+            return
+        log.info("socket ended", extra={"sid": sid, "user_id": connection.user.id,
+                                        "code": int(error.code)})
+        self._report(sid, error, wants_ack=False)
+        await self.server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
+
+    async def _authenticate(self, sid: str, connection: Connection,
+                            args: tuple[Any, ...]) -> Any:
+        data = parse_payload(SocketAuthenticate, args)
+        claims = await access_socket_token(self._context, data.token, connection.user.id)
+        # Another session of the same user is fine: the socket follows the newer token.
+        connection.session_id = claims.session_id
+        if claims.expires_at != connection.expires_at:
+            self.lifetimes.watch(sid, connection, claims.expires_at)
+        expires_at = datetime.fromtimestamp(claims.expires_at, UTC)
+        return SocketAuthenticated(expires_at=expires_at).model_dump(mode="json", by_alias=True)
 
     async def _create_chat(self, _sid: str, connection: Connection,
                            args: tuple[Any, ...]) -> Any:

@@ -31,9 +31,13 @@ function claims(token) {
 const expiresAt = (token) => (claims(token).exp ?? 0) * 1000;
 
 export class Session {
-  /** `onExpired(reason)` runs when the refresh token no longer works. */
-  constructor(onExpired) {
+  /**
+   * `onExpired(reason)` runs when the refresh token no longer works (the session ended);
+   * `onRenewed(accessToken)` after each renewal, to hand the new token to the open socket.
+   */
+  constructor(onExpired, onRenewed) {
     this.onExpired = onExpired;
+    this.onRenewed = onRenewed;
     this.tokens = JSON.parse(sessionStorage.getItem(STORE_KEY) ?? "null");
     this.timer = null;
     this.refreshing = null;
@@ -63,6 +67,15 @@ export class Session {
     this.save(await call("POST", "/auth/login/email", { auth: `Basic ${basic}` }));
   }
 
+  /** Forget the tokens and revoke the session on the server (which ends its sockets). */
+  async logout() {
+    const refreshToken = this.tokens?.refreshToken;
+    this.clear();
+    if (!refreshToken) return;
+    // Best effort: a session that already ended, or a server out of reach, is logged out too.
+    await call("POST", "/auth/logout", { auth: `Bearer ${refreshToken}` }).catch(() => {});
+  }
+
   /** A new access token; concurrent callers share one request. */
   refreshAccess() {
     this.refreshing ??= this.doRefresh().finally(() => { this.refreshing = null; });
@@ -79,6 +92,7 @@ export class Session {
         Object.assign(fresh, await call("POST", "/auth/token/refresh", { auth }));
       }
       this.save(fresh);
+      this.onRenewed(fresh.accessToken);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
         this.clear();

@@ -16,7 +16,12 @@ const state = {
   socket: null,
   everConnected: false,
 };
-const session = new Session((reason) => { showAuth(); notify(reason); });
+// The server ends a socket with `exception` and a disconnect for these codes.
+const ENDED_BY_SERVER = new Set([111, 114]);
+const session = new Session((reason) => { showAuth(); notify(reason); }, (accessToken) => {
+  // Before the old token expires, or the server disconnects the socket (code 111).
+  if (state.socket?.connected) request("authenticate", { token: accessToken }).catch(reportError);
+});
 const chats = new ChatList($("chat-list"), $("more-chats"), session, {
   onOpen: (chatId) => openChat(chatId).catch(reportError),
   onError: (error) => reportError(error),
@@ -100,10 +105,10 @@ formSubmit($("register-form"), async (data) => {
   await session.register(data.get("nickname"), data.get("email"), data.get("password"));
   await start();
 });
-$("logout").addEventListener("click", () => {
-  session.clear();
+$("logout").addEventListener("click", async () => {
   sessionStorage.removeItem(OPEN_CHAT_KEY);
-  showAuth();
+  showAuth(); // closes the socket first: the revocation below must not look like an error
+  await session.logout();
 });
 $("notice-close").addEventListener("click", () => { $("notice").hidden = true; });
 
@@ -129,11 +134,19 @@ function connectSocket() {
   });
   socket.on("disconnect", (reason) => {
     setConnection(socket.active ? "reconnecting" : "offline", reason);
+    // The server ended the socket (token expired, session ended): the client does not
+    // reconnect by itself. Renew the token and connect again; a dead session logs out.
+    if (reason === "io server disconnect") {
+      session.refreshAccess()
+        .then(() => { if (state.socket === socket) socket.connect(); })
+        .catch((error) => { if (session.loggedIn) reportError(error); });
+    }
   });
   socket.on("connect_error", async (error) => {
     const code = error.data?.code;
-    if (code === 111 && session.loggedIn) {
-      // The access token ran out while offline: refresh, then connect again.
+    if (ENDED_BY_SERVER.has(code) && session.loggedIn) {
+      // The access token ran out while offline: refresh, then connect again (a session that
+      // was logged out elsewhere fails to refresh, and the page asks to log in).
       try {
         await session.refreshAccess();
         socket.connect();
@@ -159,6 +172,7 @@ function connectSocket() {
   });
   socket.on("chat_created", (chat) => chats.add(chat, true));
   socket.on("exception", (error) => {
+    if (ENDED_BY_SERVER.has(error.code)) return; // the disconnect that follows is handled
     notify(`Server error ${error.code}: ${errorText(error)}`);
   });
 }
