@@ -41,6 +41,8 @@ export async function startServer(name, env = {}) {
       PIPECHAT_DATA_DIR: dataDir,
       PIPECHAT_ARGON2_TIME_COST: "1",
       PIPECHAT_ARGON2_MEMORY_KIB: "1024",
+      // The test pages through more chats than one user may create per window by default.
+      PIPECHAT_CHATS_PER_USER: "1000",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
