@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+import pytest
+
 from lockfile import LOCK_FILE, locked_versions, version_mismatches
-from pipechat.realtime import engineio_writer, uvicorn_ws
+from pipechat.realtime import engineio_writer, upstream, uvicorn_ws
 
 RUNTIME_LOCK = LOCK_FILE.with_name("requirements.lock")
 
@@ -30,3 +33,20 @@ def test_every_third_party_patch_applies_to_the_locked_versions() -> None:
     assert engineio_writer.PATCH_APPLIES
     assert engineio_writer.LEAN_QUEUE_APPLIES
     assert uvicorn_ws.PATCH_APPLIES
+
+
+def test_every_overridden_internal_is_the_locked_version() -> None:
+    assert upstream.changed_internals() == []
+
+
+def test_a_changed_internal_is_reported_with_a_warning(
+        caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The check itself must be able to fail: a source it has not seen is reported by name.
+    name = "socketio.AsyncManager.emit"
+    code, _known = upstream.OVERRIDDEN[name]
+    monkeypatch.setitem(upstream.OVERRIDDEN, name, (code, "0" * 64))
+    with caplog.at_level(logging.WARNING, logger="pipechat.realtime"):
+        upstream.warn_about_changed_internals()
+    assert upstream.changed_internals() == [name]
+    assert [record.levelname for record in caplog.records] == ["WARNING"]
+    assert name in caplog.records[0].getMessage()

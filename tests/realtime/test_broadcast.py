@@ -19,6 +19,7 @@ from pipechat.realtime import engineio_writer
 from pipechat.realtime.broadcast import BroadcastManager, BroadcastRedisManager
 from pipechat.realtime.leanqueue import LeanQueue
 from pipechat.realtime.lifetimes import LifetimeManager, LifetimeRedisManager
+from pipechat.realtime.upstream import source_sha256
 from support import REDIS_URL, make_settings, need_service, serve_asgi
 
 NS = "/chats"
@@ -180,7 +181,7 @@ async def test_quick_poll_behaves_like_the_stock_poll(server_class: type) -> Non
 
 def test_patch_is_tied_to_the_known_engineio_source() -> None:
     # Upgrading python-engineio to a different poll turns the patch off rather than guessing.
-    fingerprint = engineio_writer._fingerprint(async_socket.AsyncSocket.poll)
+    fingerprint = source_sha256(async_socket.AsyncSocket.poll)
     matches = fingerprint == engineio_writer.KNOWN_POLL_SOURCE
     assert engineio_writer.PATCH_APPLIES is matches
     socket = async_socket.AsyncSocket(engineio.AsyncServer(async_mode="asgi"), "sid")
@@ -194,7 +195,7 @@ def test_patch_is_tied_to_the_known_engineio_source() -> None:
 
 
 def test_lean_queue_is_tied_to_the_known_engineio_socket() -> None:
-    matches = (engineio_writer._fingerprint(async_socket.AsyncSocket)
+    matches = (source_sha256(async_socket.AsyncSocket)
                == engineio_writer.KNOWN_SOCKET_SOURCE)
     assert engineio_writer.LEAN_QUEUE_APPLIES is matches
     eio = engineio_writer.LeanQueueServer(async_mode="asgi")

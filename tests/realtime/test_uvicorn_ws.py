@@ -13,6 +13,7 @@ from websockets.exceptions import ConnectionClosed
 
 from pipechat.realtime import uvicorn_ws
 from pipechat.realtime.leanqueue import LeanEvent, LeanQueue
+from pipechat.realtime.upstream import source_sha256
 from support import serve_asgi
 
 
@@ -30,7 +31,7 @@ async def echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 def test_protocol_is_tied_to_the_known_uvicorn_source() -> None:
-    matches = uvicorn_ws._fingerprint() == uvicorn_ws.KNOWN_PROTOCOL_SOURCE
+    matches = source_sha256(WebSocketsSansIOProtocol) == uvicorn_ws.KNOWN_PROTOCOL_SOURCE
     assert uvicorn_ws.PATCH_APPLIES is matches
     expected = uvicorn_ws.LeanWebSocketProtocol if matches else "auto"
     assert uvicorn_ws.websocket_protocol() == expected

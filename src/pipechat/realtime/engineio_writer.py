@@ -16,8 +16,6 @@ queue) it was written against.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import inspect
 import logging
 from typing import Any
 
@@ -25,6 +23,7 @@ import engineio
 from engineio import async_socket, exceptions
 
 from pipechat.realtime.leanqueue import LeanQueue
+from pipechat.realtime.upstream import source_sha256
 
 log = logging.getLogger("pipechat.realtime")
 
@@ -33,13 +32,6 @@ KNOWN_POLL_SOURCE = "826f58a9f3606db208e5d1266f075ad655b6eeda47b0a5616748624899c
 # sha256 of `inspect.getsource(AsyncSocket)` as in python-engineio 4.15.1.
 KNOWN_SOCKET_SOURCE = "af72dafc541d46e65340541ba34fd9ddee8380e84a97ecd20e88688c62804c71"
 
-
-def _fingerprint(code: Any) -> str:
-    try:
-        source = inspect.getsource(code)
-    except (OSError, TypeError):
-        return ""
-    return hashlib.sha256(source.encode()).hexdigest()
 
 
 class QuickPollSocket(async_socket.AsyncSocket):  # type: ignore[misc]
@@ -73,10 +65,10 @@ class QuickPollSocket(async_socket.AsyncSocket):  # type: ignore[misc]
         return packets
 
 
-PATCH_APPLIES = _fingerprint(async_socket.AsyncSocket.poll) == KNOWN_POLL_SOURCE
+PATCH_APPLIES = source_sha256(async_socket.AsyncSocket.poll) == KNOWN_POLL_SOURCE
 if not PATCH_APPLIES:
     log.warning("engine.io AsyncSocket.poll is not the known version; keeping the stock writer")
-LEAN_QUEUE_APPLIES = _fingerprint(async_socket.AsyncSocket) == KNOWN_SOCKET_SOURCE
+LEAN_QUEUE_APPLIES = source_sha256(async_socket.AsyncSocket) == KNOWN_SOCKET_SOURCE
 if not LEAN_QUEUE_APPLIES:
     log.warning("engine.io AsyncSocket is not the known version; keeping asyncio.Queue")
 

@@ -14,6 +14,7 @@ from pipechat.realtime.codec import OrjsonCodec
 from pipechat.realtime.lifetimes import LifetimeManager, LifetimeRedisManager, session_ender
 from pipechat.realtime.namespace import ACK_WANTED, ChatsNamespace, PendingReply
 from pipechat.realtime.publisher import RoomPublisher
+from pipechat.realtime.upstream import warn_about_changed_internals
 
 # What a socket's WSGI-style environ keeps once its namespace connect is over: the bearer token
 # (a later connect on the same engine.io connection reads it again) and a few cheap request
@@ -43,7 +44,8 @@ class ChatServer(socketio.AsyncServer):  # type: ignore[misc]
     """An AsyncServer that tells handlers whether the client asked for an acknowledgement.
 
     python-socketio hides the ack id from handlers, but the protocol reports a failure through
-    the ack when there is one and through `exception` otherwise, exactly once.
+    the ack when there is one and through `exception` otherwise, exactly once. The private
+    methods overridden here are fingerprinted in `realtime/upstream.py`.
     """
 
     async def _handle_event_internal(self, server: Any, sid: str, eio_sid: str, data: Any,
@@ -126,6 +128,7 @@ def _client_manager(context: AppContext) -> LifetimeManager:
 def build_gateway(context: AppContext) -> Gateway:
     """A Socket.IO server for this process, wired to publish chat events."""
     settings = context.settings
+    warn_about_changed_internals()
     manager = _client_manager(context)
     server = ChatServer(
         async_mode="asgi",

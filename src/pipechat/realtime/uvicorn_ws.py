@@ -14,8 +14,6 @@ uvicorn upgrade that changes the protocol falls back to uvicorn's own choice ("a
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import inspect
 import logging
 from typing import Any
 
@@ -24,6 +22,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.exceptions import InvalidState
 
 from pipechat.realtime.leanqueue import LeanEvent, LeanQueue
+from pipechat.realtime.upstream import source_sha256
 
 log = logging.getLogger("pipechat.realtime")
 
@@ -31,15 +30,8 @@ log = logging.getLogger("pipechat.realtime")
 KNOWN_PROTOCOL_SOURCE = "0bbcec98938432f71b93ca20eea63487298f4650159242db8526a6f664902997"
 
 
-def _fingerprint() -> str:
-    try:
-        source = inspect.getsource(WebSocketsSansIOProtocol)
-    except (OSError, TypeError):
-        return ""
-    return hashlib.sha256(source.encode()).hexdigest()
 
-
-PATCH_APPLIES = _fingerprint() == KNOWN_PROTOCOL_SOURCE
+PATCH_APPLIES = source_sha256(WebSocketsSansIOProtocol) == KNOWN_PROTOCOL_SOURCE
 if not PATCH_APPLIES:
     log.warning("uvicorn's WebSocketsSansIOProtocol is not the known version; using ws='auto'")
 

@@ -1,0 +1,59 @@
+"""The third-party internals pipechat overrides, and whether the installed versions match.
+
+A subclass that replaces or wraps a private method was written against one version of that
+method. Each is listed here with the sha256 of its source in the locked version; at start the
+server logs a WARNING for every one that differs (an upgrade outside `requirements.lock`), and
+`tests/test_dependencies.py` fails on it, so an upgrade is a decision, never an accident.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import logging
+from typing import Any
+
+import socketio
+
+log = logging.getLogger("pipechat.realtime")
+
+# Overridden by realtime/gateway.py's ChatServer and realtime/broadcast.py's BroadcastManager,
+# as in python-socketio 5.18.1.
+OVERRIDDEN: dict[str, tuple[Any, str]] = {
+    "socketio.AsyncServer._handle_event_internal": (
+        socketio.AsyncServer._handle_event_internal,
+        "472e8b723a12d507ce3ee3eb8e1643cd326bdd9cc669392e6a636ec7aafdb366"),
+    "socketio.AsyncServer._handle_connect": (
+        socketio.AsyncServer._handle_connect,
+        "c97c480cf777de36bd6348c6335ac61b324e6ed16372660100d10223faf79a74"),
+    "socketio.AsyncServer._handle_eio_connect": (
+        socketio.AsyncServer._handle_eio_connect,
+        "76704886d944a7e648d24c37acb921c9866a58a6c1086f2cd9917ec0386e3517"),
+    "socketio.AsyncServer._handle_eio_disconnect": (
+        socketio.AsyncServer._handle_eio_disconnect,
+        "9344593148b66fd9b4e7614e7a1427f641c74c8cbf1d85263c0ca70d8bfeace5"),
+    "socketio.AsyncManager.emit": (
+        socketio.AsyncManager.emit,
+        "01ccd5b82b4f955e4f2e4d07b5fbf09cacef868e9f61bc2abe56d92118a5f3ac"),
+}
+
+
+def source_sha256(code: Any) -> str:
+    """The sha256 of `code`'s source, or "" when the source cannot be read."""
+    try:
+        source = inspect.getsource(code)
+    except (OSError, TypeError):
+        return ""
+    return hashlib.sha256(source.encode()).hexdigest()
+
+
+def changed_internals() -> list[str]:
+    """The names in `OVERRIDDEN` whose installed source is not the known one."""
+    return [name for name, (code, known) in OVERRIDDEN.items() if source_sha256(code) != known]
+
+
+def warn_about_changed_internals() -> None:
+    """Log one WARNING per overridden internal that differs from the locked version."""
+    for name in changed_internals():
+        log.warning("%s is not the version pipechat was written against; its override may "
+                    "misbehave (install requirements.lock)", name)
