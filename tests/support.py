@@ -242,11 +242,14 @@ class ServerProcess:
 
     def start(self, timeout: float = 30) -> ServerProcess:
         """Start and wait until `/healthz` answers."""
-        log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "pipechat.cli", "serve", "--port", str(self.port)],
-            env=self.env, stdout=log, stderr=log,
-        )
+        command = [sys.executable, "-m", "pipechat.cli", "serve", "--port", str(self.port)]
+        if self.log_path is None:
+            self.process = subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL,
+                                            stderr=subprocess.DEVNULL)
+        else:
+            # The child keeps its own copy of the descriptor; ours closes at once.
+            with open(self.log_path, "ab") as log:
+                self.process = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

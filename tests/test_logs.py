@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import orjson
 
+from pipechat import logs
 from pipechat.logs import JsonLineFormatter
 
 
@@ -30,3 +32,14 @@ def test_exceptions_stay_on_one_line() -> None:
                                    sys.exc_info())
     line = JsonLineFormatter().format(record)
     assert "\n" not in line and "ValueError" in orjson.loads(line)["exception"]
+
+
+def test_no_logging_call_prints_an_exception_text() -> None:
+    # An exception's text can quote message texts or credentials (asyncpg quotes parameters);
+    # every path logs `describe_error(exc)` instead, which omits it.
+    source_root = Path(logs.__file__).resolve().parent
+    offenders = [f"{path.relative_to(source_root)}:{number}"
+                 for path in sorted(source_root.rglob("*.py"))
+                 for number, line in enumerate(path.read_text().splitlines(), 1)
+                 if ".exception(" in line or "exc_info=" in line]
+    assert offenders == []

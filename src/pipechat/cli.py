@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from pipechat.config import ConfigError, Settings
 from pipechat.context import AppContext
 from pipechat.errors import ChatError
-from pipechat.logs import configure_logging
+from pipechat.logs import configure_logging, describe_error
 from pipechat.migrations import apply_migrations
 
 log = logging.getLogger("pipechat")
@@ -98,8 +98,8 @@ class DrainingServer(uvicorn.Server):
             await asyncio.wait_for(self._context.drain(), DRAIN_SECONDS)
             # Let the acknowledgements the drain released reach the socket writers.
             await asyncio.sleep(0.2)
-        except Exception:
-            log.exception("drain did not finish; shutting down anyway")
+        except Exception as exc:
+            log.error("drain did not finish; shutting down anyway", extra=describe_error(exc))
         self.should_exit = True
 
 

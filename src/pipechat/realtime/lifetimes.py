@@ -21,6 +21,7 @@ from typing import Any
 import socketio
 
 from pipechat.errors import ChatError, ErrorCode
+from pipechat.logs import describe_error
 from pipechat.realtime.broadcast import BroadcastManager, BroadcastRedisManager
 from pipechat.realtime.connection import Connection
 from pipechat.realtime.publisher import NAMESPACE
@@ -61,9 +62,9 @@ def session_ender(server: socketio.AsyncServer) -> Callable[[int], Awaitable[Non
     async def end_session_sockets(session_id: int) -> None:
         try:
             await server.emit(SESSION_ENDED, {"sessionId": session_id}, namespace=NAMESPACE)
-        except Exception:
+        except Exception as exc:
             # The revocation is committed: its sockets still go at their token's expiry.
-            log.exception("could not end the sockets of a revoked session")
+            log.error("could not end the sockets of a revoked session", extra=describe_error(exc))
 
     return end_session_sockets
 

@@ -21,6 +21,7 @@ from pipechat.chats.schemas import ChatCreate, ChatIds
 from pipechat.chats.service import MembershipCache, access_chat_ids, do_create_chat
 from pipechat.context import AppContext
 from pipechat.errors import ChatError, ErrorCode
+from pipechat.logs import describe_error
 from pipechat.messages.schemas import MessageCreate
 from pipechat.messages.service import check_message_text
 from pipechat.messages.writer import SavedMessage
@@ -63,7 +64,7 @@ def _as_chat_error(event: Any, exc: Exception) -> ChatError:
     if isinstance(exc, OperationalError | DBAPIError):
         log.warning("database error in %s: %s", event, type(exc).__name__)
         return _unavailable()
-    log.error("bug while handling %r", event, exc_info=exc)
+    log.error("bug while handling %r", event, extra=describe_error(exc))
     return ChatError(ErrorCode.INTERNAL, "internal error; please report it")
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import socketio
 from socketio.async_pubsub_manager import AsyncPubSubManager
 
+from pipechat.logs import describe_error
 from pipechat.messages.writer import SavedMessage
 from pipechat.metrics import MESSAGES_DELIVERED
 from pipechat.realtime.broadcast import BroadcastManager
@@ -82,9 +83,9 @@ class RoomPublisher:
         try:
             await self._server.emit(event, data, to=[user_room(uid) for uid in user_ids],
                                     namespace=NAMESPACE)
-        except Exception:
+        except Exception as exc:
             # The change is committed already; a lost notification must not fail the request.
-            log.exception("could not emit %s", event)
+            log.error("could not emit %s", event, extra=describe_error(exc))
 
     async def _run(self) -> None:
         while True:
@@ -101,5 +102,5 @@ class RoomPublisher:
                                     to=chat_room(message.chat_id), skip_sid=message.origin,
                                     namespace=NAMESPACE)
             MESSAGES_DELIVERED.inc()
-        except Exception:
-            log.exception("could not deliver message %d", message.id)
+        except Exception as exc:
+            log.error("could not deliver message %d", message.id, extra=describe_error(exc))
