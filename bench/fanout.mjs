@@ -213,6 +213,8 @@ export async function runFanout(spec) {
     reordered: tracker.reordered,
     corrupted: tracker.corrupted,
     seconds: Math.round(Math.max(ackSeconds, receiveSeconds) * 1000) / 1000,
+    // How long deliveries went on after the last ack (a backlog behind fast acks shows here).
+    deliveryTailSeconds: Math.round(Math.max(0, receiveSeconds - ackSeconds) * 1000) / 1000,
     messagesPerSecond: Math.round(tracker.ackOk / ackSeconds),
     deliveriesPerSecond: Math.round(tracker.received / receiveSeconds),
     latencyMs: { ack: summarize(tracker.ackLatency), receive: summarize(tracker.receiveLatency) },

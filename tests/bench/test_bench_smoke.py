@@ -67,6 +67,7 @@ def test_scale_out_workload_runs_two_processes_beside_one(tmp_path: Path) -> Non
         assert result["deliveriesReceived"] == result["deliveriesExpected"] > 0
         assert result["lost"] == result["duplicates"] == 0
         assert isinstance(result["reordered"], int)
+        assert result["deliveryTailSeconds"] >= 0
         assert result["server"]["cpuMicrosPerDelivery"] > 0
         if target == "pipechat":
             assert (result["processes"], result["redis"]) == (1, False)
