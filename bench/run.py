@@ -33,7 +33,7 @@ from workloads import Workload, build, scale_out
 
 Result = dict[str, Any]
 
-# (e)'s Redis when --redis is not given.
+# (e)'s Redis when neither --scale-out-redis nor --redis is given.
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 
 
