@@ -236,7 +236,8 @@ class ServerProcess:
                  log_path: Path | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **env}
+        # Tests read these logs as JSON lines, whatever `auto` would pick.
+        self.env = {**os.environ, "PIPECHAT_LOG_FORMAT": "json", **env}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 

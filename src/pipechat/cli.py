@@ -161,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings()
-        configure_logging(settings.log_level)
+        # Only `serve` reports its migrations; other commands print just their answer.
+        configure_logging(settings.log_level, settings.log_format,
+                          quiet_migrations=args.handler is not _serve)
         settings.resolve_jwt_secret()
         handler = args.handler
         return int(handler(settings, args))
