@@ -91,6 +91,10 @@ def test_migrate_and_user_create(tmp_path: Path) -> None:
     duplicate = run_cli("user", "create", "--nickname", "root", "--email", "r2@example.com",
                         "--password", PASSWORD, env=env)
     assert duplicate.returncode == 1 and "nickname" in duplicate.stderr
+    # ADMIN grants nothing, so there is no flag that gives it.
+    admin = run_cli("user", "create", "--nickname", "boss", "--email", "boss@example.com",
+                    "--password", PASSWORD, "--admin", env=env)
+    assert admin.returncode == 2 and "unrecognized arguments: --admin" in admin.stderr
     invalid = run_cli("user", "create", "--nickname", "x", "--email", "nope",
                       "--password", PASSWORD, env=env)
     assert invalid.returncode == 2 and "email" in invalid.stderr
