@@ -61,7 +61,7 @@ def test_without_an_installed_client_the_page_uses_the_pinned_cdn_file(
         bundle = load_client_bundle(Settings(), packaged_dir=tmp_path)
     tag = (f'<script src="{pin["url"]}" integrity="{pin["integrity"]}" '
            'crossorigin="anonymous"></script>')
-    assert tag in render_page(bundle)
+    assert tag in render_page(bundle, Settings())
     assert f"script-src 'self' {pin['url']};" in page_headers(bundle)["Content-Security-Policy"]
     assert bundle.local_copy is None
     [warning] = caplog.records

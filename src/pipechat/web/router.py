@@ -23,6 +23,7 @@ PACKAGED_CLIENT_DIR = Path(__file__).parent / "vendor"
 LOCAL_CLIENT_PATH = f"/web/vendor/{SOCKETIO_CLIENT_FILE}"
 FAVICON_PATH = "/web/favicon.svg"
 CLIENT_PLACEHOLDER = "<!-- socket.io client -->"
+MAX_LENGTH_PLACEHOLDER = 'content="MESSAGE_MAX_LENGTH"'
 log = logging.getLogger("pipechat.web")
 
 
@@ -62,11 +63,12 @@ def load_client_bundle(settings: Settings,
     return ClientBundle(LOCAL_CLIENT_PATH, sri_hash(data), data)
 
 
-def render_page(bundle: ClientBundle) -> str:
-    """index.html with the script tag of the client bundle."""
+def render_page(bundle: ClientBundle, settings: Settings) -> str:
+    """index.html with the script tag of the client bundle and the limits the page checks."""
     tag = (f'<script src="{escape(bundle.src)}" integrity="{bundle.integrity}" '
            'crossorigin="anonymous"></script>')
-    return (STATIC_DIR / "index.html").read_text().replace(CLIENT_PLACEHOLDER, tag)
+    return ((STATIC_DIR / "index.html").read_text().replace(CLIENT_PLACEHOLDER, tag)
+            .replace(MAX_LENGTH_PLACEHOLDER, f'content="{settings.message_max_length}"'))
 
 
 def page_headers(bundle: ClientBundle) -> dict[str, str]:
@@ -81,7 +83,7 @@ def page_headers(bundle: ClientBundle) -> dict[str, str]:
 def install_web(app: FastAPI, settings: Settings) -> None:
     """Serve the page at `/`, its files under `/web/`, and the local client copy if any."""
     bundle = load_client_bundle(settings)
-    page, headers = render_page(bundle), page_headers(bundle)
+    page, headers = render_page(bundle, settings), page_headers(bundle)
 
     @app.get("/", include_in_schema=False)
     async def index() -> HTMLResponse:

@@ -4,11 +4,14 @@
 
 import { ApiError, Session, errorText } from "./api.js";
 import { ChatList, resolveUsers } from "./chats.js";
+import { Composer } from "./composer.js";
 import { MessageList } from "./messages.js";
 
 const $ = (id) => document.getElementById(id);
 const PAGE_SIZE = 30;
 const OPEN_CHAT_KEY = "pipechat.openChat";
+// enter_chat takes at most this many ids per call.
+const ROOM_BATCH = 100;
 
 const state = {
   me: null,
@@ -22,16 +25,25 @@ const session = new Session((reason) => { showAuth(); notify(reason); }, (access
   // Before the old token expires, or the server disconnects the socket (code 111).
   if (state.socket?.connected) request("authenticate", { token: accessToken }).catch(reportError);
 });
-const chats = new ChatList($("chat-list"), $("more-chats"), session, {
+const chats = new ChatList($("chat-list"), $("more-chats"), $("no-chats"), session, {
   onOpen: (chatId) => openChat(chatId).catch(reportError),
+  onAdded: (chatIds) => enterRooms(chatIds),
   onError: (error) => reportError(error),
 });
+const composer = new Composer($("send-form"), $("message-input"), $("composer-hint"),
+  Number(document.querySelector("meta[name=pipechat-message-max-length]").content),
+  (text) => sendText(text));
 
 // ---- small view helpers -------------------------------------------------------------------
 
 function notify(text) {
   $("notice-text").textContent = text;
   $("notice").hidden = false;
+}
+
+/** A later action went through: an earlier error no longer describes the page. */
+function clearNotice() {
+  $("notice").hidden = true;
 }
 
 function setConnection(kind, detail = "") {
@@ -45,10 +57,27 @@ function reportError(error) {
   notify(error instanceof Error ? error.message : String(error));
 }
 
+/** No chat open: nothing of a previous one (or a previous user) stays on screen. */
+function closeChatView() {
+  state.open?.list.close();
+  state.open = null;
+  $("messages").replaceChildren();
+  $("chat-title").textContent = "Pick a chat";
+  $("send-form").hidden = true;
+  composer.set("");
+  $("load-older").hidden = true;
+  $("chat-view").dataset.pane = "list";
+  $("chat-view").dataset.synced = "false";
+}
+
 function showAuth() {
   state.socket?.disconnect();
   state.socket = null;
   state.everConnected = false;
+  state.me = null;
+  // Every trace of the session goes: its chats, the open chat with its unsent messages.
+  chats.reset(null);
+  closeChatView();
   $("auth-view").hidden = false;
   $("chat-view").hidden = true;
   $("logout").hidden = true;
@@ -74,9 +103,11 @@ async function start() {
   $("logout").hidden = false;
   $("me").textContent = `${state.me.nickname} (#${state.me.id})`;
   chats.reset(state.me.id);
-  state.open = null;
+  closeChatView();
   connectSocket();
+  const me = state.me;
   await chats.load().catch(reportError);
+  if (state.me !== me) return; // logged out meanwhile
   // A reload reopens the chat that was open.
   const reopen = Number(sessionStorage.getItem(OPEN_CHAT_KEY));
   if (chats.has(reopen)) await openChat(reopen).catch(reportError);
@@ -89,6 +120,7 @@ function formSubmit(form, action) {
     button.disabled = true;
     try {
       await action(new FormData(form));
+      clearNotice();
     } catch (error) {
       reportError(error);
     } finally {
@@ -107,6 +139,7 @@ formSubmit($("register-form"), async (data) => {
 });
 $("logout").addEventListener("click", async () => {
   sessionStorage.removeItem(OPEN_CHAT_KEY);
+  clearNotice();
   showAuth(); // closes the socket first: the revocation below must not look like an error
   await session.logout();
 });
@@ -129,6 +162,8 @@ function connectSocket() {
     setConnection("connected");
     const again = state.everConnected;
     state.everConnected = true;
+    // Rooms belong to the socket: a new one enters every listed chat again.
+    enterRooms(chats.ids());
     if (again) chats.load("/chats", { refresh: true }).catch(reportError);
     if (state.open) syncOpenChat(state.open).catch(reportError);
   });
@@ -170,7 +205,7 @@ function connectSocket() {
     // A previousId we do not hold means live delivery skipped something: read it from history.
     if (!open.list.follow(message)) catchUp(open).catch(reportError);
   });
-  socket.on("chat_created", (chat) => chats.add(chat, true));
+  socket.on("chat_created", (chat) => { if (chats.add(chat, true)) enterRooms([chat.id]); });
   socket.on("exception", (error) => {
     if (ENDED_BY_SERVER.has(error.code)) return; // the disconnect that follows is handled
     notify(`Server error ${error.code}: ${errorText(error)}`);
@@ -181,6 +216,18 @@ addEventListener("offline", () => setConnection("offline", "the browser is offli
 addEventListener("online", () => {
   if (state.socket && !state.socket.connected) state.socket.connect();
 });
+
+/**
+ * Join the rooms of these chats, so a message in one that is not open marks it as unread
+ * (the server sends `receive_message` to a chat's room only).
+ */
+function enterRooms(chatIds) {
+  if (!state.socket?.connected) return; // the connect handler enters them all
+  for (let start = 0; start < chatIds.length; start += ROOM_BATCH) {
+    request("enter_chat", { chatIds: chatIds.slice(start, start + ROOM_BATCH) })
+      .catch(reportError);
+  }
+}
 
 /** Emit with an acknowledgement; resolves with `data` or throws the server's message. */
 function request(event, payload) {
@@ -198,7 +245,7 @@ function request(event, payload) {
 formSubmit($("new-chat-form"), async () => {
   const userIds = await resolveUsers(session, $("new-chat-users").value);
   const chat = await session.request("POST", "/chats", { userIds });
-  chats.add(chat, true);
+  if (chats.add(chat, true)) enterRooms([chat.id]);
   $("new-chat-users").value = "";
   await openChat(chat.id);
 });
@@ -210,17 +257,16 @@ async function openChat(chatId) {
     $("chat-view").dataset.pane = "chat";
     return;
   }
-  const previous = state.open;
-  if (previous && state.socket?.connected) {
-    request("leave_chat", { chatIds: [previous.id] }).catch(() => {});
-  }
+  // The previous chat's room stays joined: its new messages mark it as unread.
+  state.open?.list.close();
   chats.select(chatId);
   $("chat-title").textContent = `${chats.label(chatId)} · #${chatId}`;
   $("chat-view").dataset.pane = "chat";
   $("send-form").hidden = false;
   $("load-older").hidden = true;
-  const open = { id: chatId, list: new MessageList($("messages"), state.me.id, retrySend),
-                 loaded: false, olderNext: null };
+  const open = { id: chatId, loaded: false, olderNext: null,
+                 list: new MessageList($("messages"), state.me.id,
+                                       { onRetry: retrySend, onEdit: editFailed }) };
   state.open = open;
   sessionStorage.setItem(OPEN_CHAT_KEY, String(chatId));
   $("chat-view").dataset.synced = "false";
@@ -238,6 +284,7 @@ async function syncOpenChat(open) {
   open.list.resendUnconfirmed((pending) => sendPending(open, pending));
   // Marks the chat as live and complete (tests wait for it too).
   $("chat-view").dataset.synced = "true";
+  clearNotice();
 }
 
 async function loadNewest(open) {
@@ -294,8 +341,11 @@ function sendPending(open, pending) {
   const current = open.list.begin(pending);
   request("send_message", payload)
     .then((message) => {
+      const latest = current(); // read first: confirming forgets the pending entry
       open.list.confirm(pending.clientId, message);
-      if (!open.list.follow(message) && current()) catchUp(open).catch(reportError);
+      if (!latest) return;
+      clearNotice();
+      if (!open.list.follow(message)) catchUp(open).catch(reportError);
     })
     .catch((error) => { if (current()) open.list.fail(pending.clientId, error.message); });
 }
@@ -306,22 +356,19 @@ function retrySend(clientId) {
   if (pending && state.socket?.connected) sendPending(open, pending);
 }
 
-formSubmit($("send-form"), async () => {
-  const input = $("message-input");
+/** A failed message back in the box, to change and send again (as a new message). */
+function editFailed(text) {
+  composer.set(text);
+  $("message-input").focus();
+}
+
+function sendText(text) {
   const open = state.open;
-  if (!open || !input.value) return;
-  const pending = open.list.addPending(newClientMessageId(), input.value, state.me);
-  input.value = "";
+  if (!open) return;
+  const pending = open.list.addPending(newClientMessageId(), text, state.me);
   // While disconnected the message waits as pending and goes out on reconnect.
   if (state.socket?.connected) sendPending(open, pending);
-});
-
-$("message-input").addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey) {
-    event.preventDefault();
-    $("send-form").requestSubmit();
-  }
-});
+}
 
 // For debugging from the console (and for the browser test): the live socket.
 Object.defineProperty(window, "pipechat", { value: Object.freeze({
