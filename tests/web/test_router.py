@@ -113,7 +113,8 @@ async def test_page_uses_the_local_copy_when_configured(sqlite_template: Path,
 async def test_static_files_and_missing_ones(sqlite_template: Path, tmp_path: Path) -> None:
     [page, style, missing, *scripts] = await fetch(
         settings_for(sqlite_template, tmp_path), "/", "/web/app.css", "/web/nothing-here.js",
-        "/web/app.js", "/web/api.js", "/web/messages.js")
+        "/web/app.js", "/web/api.js", "/web/messages.js", "/web/chats.js", "/web/composer.js",
+        "/web/status.js", "/web/time.js")
     # Every script the page runs is a file: the CSP allows no inline script at all.
     assert re.findall(r"<script(?![^>]*\ssrc=)", page.text) == []
     assert '<script type="module" src="/web/app.js"></script>' in page.text

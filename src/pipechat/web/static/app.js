@@ -5,7 +5,8 @@
 import { ApiError, Session, errorText } from "./api.js";
 import { ChatList, resolveUsers } from "./chats.js";
 import { Composer } from "./composer.js";
-import { MessageList } from "./messages.js";
+import { MessageList, newClientMessageId } from "./messages.js";
+import { clearNotice, notify, reportError, setConnection } from "./status.js";
 
 const $ = (id) => document.getElementById(id);
 const PAGE_SIZE = 30;
@@ -34,28 +35,7 @@ const composer = new Composer($("send-form"), $("message-input"), $("composer-hi
   Number(document.querySelector("meta[name=pipechat-message-max-length]").content),
   (text) => sendText(text));
 
-// ---- small view helpers -------------------------------------------------------------------
-
-function notify(text) {
-  $("notice-text").textContent = text;
-  $("notice").hidden = false;
-}
-
-/** A later action went through: an earlier error no longer describes the page. */
-function clearNotice() {
-  $("notice").hidden = true;
-}
-
-function setConnection(kind, detail = "") {
-  const badge = $("connection");
-  badge.dataset.state = kind;
-  badge.textContent = kind;
-  badge.title = detail;
-}
-
-function reportError(error) {
-  notify(error instanceof Error ? error.message : String(error));
-}
+// ---- the view -------------------------------------------------------------------------------
 
 /** No chat open: nothing of a previous one (or a previous user) stays on screen. */
 function closeChatView() {
@@ -328,12 +308,6 @@ $("load-older").addEventListener("click", async () => {
 $("back").addEventListener("click", () => { $("chat-view").dataset.pane = "list"; });
 
 // ---- sending ------------------------------------------------------------------------------
-
-function newClientMessageId() {
-  // getRandomValues works on plain http too, where crypto.randomUUID does not exist.
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
 
 function sendPending(open, pending) {
   // Retries reuse the clientMessageId: the server answers a repeat with the first message.

@@ -4,6 +4,13 @@
 
 import { dayKey, dayLabel, timeLabel } from "./time.js";
 
+/** A fresh `clientMessageId`: retries of one message reuse it, so it is never stored twice. */
+export function newClientMessageId() {
+  // getRandomValues works on plain http too, where crypto.randomUUID does not exist.
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
 function part(tag, className, text) {
   const element = document.createElement(tag);
   element.className = className;
