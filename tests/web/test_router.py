@@ -114,7 +114,7 @@ async def test_static_files_and_missing_ones(sqlite_template: Path, tmp_path: Pa
     [page, style, missing, *scripts] = await fetch(
         settings_for(sqlite_template, tmp_path), "/", "/web/app.css", "/web/nothing-here.js",
         "/web/app.js", "/web/api.js", "/web/messages.js", "/web/chats.js", "/web/composer.js",
-        "/web/status.js", "/web/time.js")
+        "/web/live.js", "/web/status.js", "/web/time.js")
     # Every script the page runs is a file: the CSP allows no inline script at all.
     assert re.findall(r"<script(?![^>]*\ssrc=)", page.text) == []
     assert '<script type="module" src="/web/app.js"></script>' in page.text

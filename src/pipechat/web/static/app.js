@@ -5,6 +5,7 @@
 import { ApiError, Session, errorText } from "./api.js";
 import { ChatList, resolveUsers } from "./chats.js";
 import { Composer } from "./composer.js";
+import { ENDED_BY_SERVER, openSocket, request as sendRequest } from "./live.js";
 import { MessageList, newClientMessageId } from "./messages.js";
 import { clearNotice, notify, reportError, setConnection } from "./status.js";
 
@@ -20,8 +21,6 @@ const state = {
   socket: null,
   everConnected: false,
 };
-// The server ends a socket with `exception` and a disconnect for these codes.
-const ENDED_BY_SERVER = new Set([111, 114]);
 const session = new Session((reason) => { showAuth(); notify(reason); }, (accessToken) => {
   // Before the old token expires, or the server disconnects the socket (code 111).
   if (state.socket?.connected) request("authenticate", { token: accessToken }).catch(reportError);
@@ -128,18 +127,10 @@ $("notice-close").addEventListener("click", () => { $("notice").hidden = true; }
 // ---- the socket ---------------------------------------------------------------------------
 
 function connectSocket() {
-  if (typeof io !== "function") {
-    const src = document.querySelector("script[integrity]")?.src;
-    notify(`The Socket.IO client library did not load (${src}); live chat is unavailable.`);
-    setConnection("offline", "no Socket.IO client");
-    return;
-  }
-  // `auth` as a function: every reconnect presents the current access token.
-  const socket = io("/chats", { auth: (send) => send({ token: session.accessToken }) });
+  const socket = openSocket(session, (candidate) => state.socket === candidate);
+  if (!socket) return;
   state.socket = socket;
-  setConnection("reconnecting", "connecting");
   socket.on("connect", () => {
-    setConnection("connected");
     const again = state.everConnected;
     state.everConnected = true;
     // Rooms belong to the socket: a new one enters every listed chat again.
@@ -147,34 +138,6 @@ function connectSocket() {
     if (again) chats.load("/chats", { refresh: true }).catch(reportError);
     if (state.open) syncOpenChat(state.open).catch(reportError);
   });
-  socket.on("disconnect", (reason) => {
-    setConnection(socket.active ? "reconnecting" : "offline", reason);
-    // The server ended the socket (token expired, session ended): the client does not
-    // reconnect by itself. Renew the token and connect again; a dead session logs out.
-    if (reason === "io server disconnect") {
-      session.refreshAccess()
-        .then(() => { if (state.socket === socket) socket.connect(); })
-        .catch((error) => { if (session.loggedIn) reportError(error); });
-    }
-  });
-  socket.on("connect_error", async (error) => {
-    const code = error.data?.code;
-    if (ENDED_BY_SERVER.has(code) && session.loggedIn) {
-      // The access token ran out while offline: refresh, then connect again (a session that
-      // was logged out elsewhere fails to refresh, and the page asks to log in).
-      try {
-        await session.refreshAccess();
-        socket.connect();
-      } catch (refreshError) {
-        reportError(refreshError);
-      }
-      return;
-    }
-    setConnection(socket.active ? "reconnecting" : "offline", error.message);
-    if (!socket.active) notify(`Cannot connect: ${error.message}`);
-  });
-  socket.io.on("reconnect_attempt", () => setConnection("reconnecting"));
-  socket.io.on("reconnect_failed", () => setConnection("offline", "gave up reconnecting"));
   socket.on("receive_message", (message) => {
     const open = state.open;
     if (open?.id !== message.chatId) {
@@ -209,15 +172,9 @@ function enterRooms(chatIds) {
   }
 }
 
-/** Emit with an acknowledgement; resolves with `data` or throws the server's message. */
+/** A request with an acknowledgement on the page's socket. */
 function request(event, payload) {
-  return new Promise((resolve, reject) => {
-    state.socket.timeout(10_000).emit(event, payload, (timeout, ack) => {
-      if (timeout) reject(new Error(`${event}: no answer from the server`));
-      else if (ack?.status === "ok") resolve(ack.data);
-      else reject(new Error(`${errorText(ack)} (code ${ack?.code})`));
-    });
-  });
+  return sendRequest(state.socket, event, payload);
 }
 
 // ---- chats --------------------------------------------------------------------------------
