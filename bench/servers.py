@@ -39,6 +39,8 @@ BENCH_SERVER_ENV = {
     "PIPECHAT_ARGON2_MEMORY_KIB": "1024",
     "PIPECHAT_ACCESS_TOKEN_TTL_SECONDS": "7200",
     "PIPECHAT_LOG_LEVEL": "WARNING",
+    # The log file keeps the format it always had, whatever `auto` would pick.
+    "PIPECHAT_LOG_FORMAT": "json",
 }
 
 
