@@ -1,0 +1,98 @@
+"""A cap on what each socket has queued for its client, in bytes (slow consumers go).
+
+Every packet for a client waits in its engine.io socket's queue until the socket's writer
+sends it (websocket) or the client polls for it (long-polling); room broadcasts put their
+pre-encoded packet straight onto that queue. A client that stops reading would make the queue
+grow without end, so the queue itself counts the bytes it holds: past the cap it drops them,
+refuses more, and the socket is hung up, as Centrifugo does with slow consumers. A websocket
+client that reads slowly fills the kernel's and uvicorn's buffers first (uvicorn then stops
+taking frames), so only what is still queued beyond those counts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pipechat.realtime.hangup import hang_up
+from pipechat.realtime.leanqueue import LeanQueue
+from pipechat.realtime.transportlog import log_refused
+
+T = TypeVar("T")
+
+_hanging_up: set[asyncio.Task[None]] = set()
+
+
+def packet_bytes(pkt: Any) -> int:
+    """The size of an engine.io packet on the wire, in bytes (before framing)."""
+    size = getattr(pkt, "wire_size", None)  # a broadcast's packet knows its own
+    if size is not None:
+        return int(size)
+    if pkt.binary:
+        return len(pkt.data)
+    text = pkt.encode()  # cached by the packet: its writer gets the same string
+    return len(text) if text.isascii() else len(text.encode())
+
+
+class SendBuffer(LeanQueue[T]):
+    """A socket's outgoing packet queue that counts its bytes and empties past its cap."""
+
+    __slots__ = ("_cap", "_on_overflow", "queued_bytes", "refusing")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queued_bytes = 0
+        self.refusing = False
+        self._cap = sys.maxsize
+        self._on_overflow: Callable[[], None] | None = None
+
+    def watch(self, cap: int, on_overflow: Callable[[], None]) -> None:
+        """Call `on_overflow` once, when more than `cap` bytes would be queued."""
+        self._cap = cap
+        self._on_overflow = on_overflow
+
+    def put_nowait(self, item: T) -> None:
+        """Queue a packet; `None` (the writer's wake-up) always goes through."""
+        if item is not None:
+            if self.refusing:
+                return
+            self.queued_bytes += packet_bytes(item)
+            if self.queued_bytes > self._cap:
+                self._overflow()
+                return
+        super().put_nowait(item)
+
+    def get_nowait(self) -> T:
+        """The oldest item, no longer counted."""
+        item = super().get_nowait()
+        if item is not None:
+            self.queued_bytes -= packet_bytes(item)
+        return item
+
+    def _overflow(self) -> None:
+        self.clear()
+        self.queued_bytes = 0
+        self.refusing = True
+        if self._on_overflow is not None:
+            self._on_overflow()
+
+
+def meter(socket: Any, cap: int) -> bool:
+    """Hang up `socket` (an engine.io socket) once its queue passes `cap` bytes; False if its
+    queue is not a `SendBuffer` (engine.io's own queue, when the lean queue does not apply)."""
+    queue = socket.queue
+    if not isinstance(queue, SendBuffer):
+        return False
+
+    def slow_consumer() -> None:
+        log_refused("slow consumer", socket.sid, cap=cap)
+        # Called from inside a put (a broadcast's loop, say): disconnecting is for later.
+        task = asyncio.get_running_loop().create_task(
+            hang_up(socket, notify=False, reason=socket.server.reason.TRANSPORT_ERROR))
+        _hanging_up.add(task)
+        task.add_done_callback(_hanging_up.discard)
+
+    queue.watch(cap, slow_consumer)
+    return True
