@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from pathlib import Path
 
 import httpx
+import pytest
 from engineio import packet as eio_packet
 
 from pipechat.realtime.sendbuffer import SendBuffer, packet_bytes
 from realtime.peers import NAMESPACE, WAIT, Peer, make_chat
-from realtime.raw import RawPolling, connect_frame, packets_of
+from realtime.raw import RawPolling, RawSocket, connect_frame, packets_of
 from support import live_server, make_settings, register
 
 CAP = 64 * 1024
@@ -75,6 +78,44 @@ async def test_a_polling_client_that_never_polls_is_disconnected_as_a_slow_consu
                 await fresh.close()
         finally:
             await sender.close()
+
+
+async def test_a_websocket_client_that_stops_reading_is_disconnected(
+        database_url: str, tmp_path: Path) -> None:
+    settings = make_settings(database_url, tmp_path, socket_send_buffer_bytes=CAP)
+    async with live_server(settings) as server, \
+            httpx.AsyncClient(base_url=server.url, timeout=WAIT) as http:
+        sender_account, reader_account = await register(http), await register(http)
+        sender = await Peer().connect(server.url, sender_account.access_token)
+        # A small receive buffer, and a client that buffers one frame before it stops
+        # reading from the socket: the kernel's and uvicorn's buffers fill up soon.
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", int(server.url.rsplit(":", 1)[1])))
+        reader = await RawSocket.open(server.url, sock=sock, max_queue=1)
+        try:
+            chat = await make_chat(sender, reader_account.id)
+            sid = (await reader.connect_chats(reader_account.access_token))["sid"]
+            eio_sid = server.sio.manager.eio_sid_from_sid(sid, NAMESPACE)
+            await reader.send(f'42{NAMESPACE},1["enter_chat",{{"chatIds":[{chat}]}}]')
+            assert (await reader.recv()).startswith(f"43{NAMESPACE},1")  # type: ignore[union-attr]
+            # From here on the reader reads nothing.
+            text = "w" * 2000
+            for _ in range(200):  # 10 MB at most: far more than any socket buffer holds
+                if eio_sid not in server.sio.eio.sockets:
+                    break
+                acks = await asyncio.gather(*(
+                    sender.call("send_message", {"chatId": chat, "message": text})
+                    for _ in range(25)))
+                assert all(ack["status"] == "ok" for ack in acks), acks
+            else:
+                pytest.fail("the reader was never disconnected")
+            assert sid not in server.sio.manager.rooms[NAMESPACE].get(str(chat), {})
+            ack = await sender.call("send_message", {"chatId": chat, "message": "still fine"})
+            assert ack["status"] == "ok"
+        finally:
+            await sender.close()
+            reader.ws.transport.abort()
 
 
 async def test_a_busy_reader_is_not_cut(database_url: str, tmp_path: Path) -> None:
