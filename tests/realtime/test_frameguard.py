@@ -19,10 +19,12 @@ ATTACHMENT = b"\x00" * 32 * 1024
 
 
 def connect_error(frame: str | bytes, namespace: str) -> dict[str, object]:
-    """The data of a CONNECT_ERROR packet for `namespace`."""
+    """What a client's `connect_error` gets as `err.data`, from a CONNECT_ERROR packet."""
     prefix = "44" if namespace == "/" else f"44{namespace},"
     assert isinstance(frame, str) and frame.startswith(prefix), frame
-    data: dict[str, object] = json.loads(frame[len(prefix):])
+    packet = json.loads(frame[len(prefix):])
+    data: dict[str, object] = packet["data"]
+    assert packet["message"] == data["message"]  # `err.message`
     return data
 
 

@@ -25,9 +25,9 @@ def test_packet_bytes_counts_utf8_bytes() -> None:
 
 
 def test_send_buffer_counts_what_it_holds_and_refuses_past_its_cap() -> None:
-    overflows: list[int] = []
+    overflows: list[tuple[str, int]] = []
     buffer: SendBuffer[eio_packet.Packet | None] = SendBuffer()
-    buffer.watch(100, lambda: overflows.append(buffer.qsize()))
+    buffer.watch(100, lambda owner: overflows.append((owner, buffer.qsize())), "sid1")
     small = eio_packet.Packet(eio_packet.MESSAGE, "x" * 39)  # 40 bytes encoded
     buffer.put_nowait(small)
     buffer.put_nowait(small)
@@ -35,7 +35,7 @@ def test_send_buffer_counts_what_it_holds_and_refuses_past_its_cap() -> None:
     assert buffer.queued_bytes == 40 and overflows == []
     buffer.put_nowait(small)
     buffer.put_nowait(small)  # 120 > 100
-    assert overflows == [0] and buffer.empty() and buffer.queued_bytes == 0
+    assert overflows == [("sid1", 0)] and buffer.empty() and buffer.queued_bytes == 0
     buffer.put_nowait(small)  # refused from now on: the socket is being closed
     assert buffer.empty()
     buffer.put_nowait(None)  # the writer's wake-up still goes through

@@ -28,6 +28,7 @@ from typing import Any
 import socketio
 from engineio.async_drivers.asgi import WebSocket
 from socketio import packet as sio_packet
+from socketio.exceptions import ConnectionRefusedError
 
 from pipechat.errors import ErrorCode
 from pipechat.realtime.hangup import hang_up
@@ -84,10 +85,12 @@ class FrameGuard(socketio.AsyncServer):  # type: ignore[misc]
         namespace = namespace or "/"
         if namespace not in self.namespace_handlers:
             known = ", ".join(self.namespace_handlers)
-            refusal = {"code": int(ErrorCode.NOT_FOUND),
-                       "message": f"no namespace {namespace[:50]!r}; connect to {known}"}
+            message = f"no namespace {namespace[:50]!r}; connect to {known}"
+            # As the namespace's own refusals: the client's `err.data` is {code, message}.
+            refusal = ConnectionRefusedError(
+                message, {"code": int(ErrorCode.NOT_FOUND), "message": message})
             await self._send_packet(eio_sid, self.packet_class(
-                sio_packet.CONNECT_ERROR, data=refusal, namespace=namespace))
+                sio_packet.CONNECT_ERROR, data=refusal.error_args, namespace=namespace))
             return
         await super()._handle_connect(eio_sid, namespace, data)
 

@@ -50,7 +50,9 @@ class ChatServer(FrameGuard, ConnectDeadline):
     may send and how long it may stay unconnected are `FrameGuard`'s and `ConnectDeadline`'s.
     """
 
-    send_buffer_bytes = 1024 * 1024
+    def __init__(self, *args: Any, send_buffer_bytes: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slow_consumers = sendbuffer.SlowConsumers(self.eio, send_buffer_bytes)
 
     async def _handle_event_internal(self, server: Any, sid: str, eio_sid: str, data: Any,
                                      namespace: str, id: int | None) -> None:
@@ -87,7 +89,7 @@ class ChatServer(FrameGuard, ConnectDeadline):
         socket = self.eio.sockets.get(eio_sid)
         if socket is not None:
             engineio_writer.adopt(socket)
-            sendbuffer.meter(socket, self.send_buffer_bytes)
+            self.slow_consumers.meter(socket)
         return await super()._handle_eio_connect(eio_sid, environ)
 
     async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
@@ -150,9 +152,9 @@ def build_gateway(context: AppContext) -> Gateway:
         json=OrjsonCodec,
         logger=socketio_logger,
         engineio_logger=engineio_logger,
+        send_buffer_bytes=settings.socket_send_buffer_bytes,
     )
     server.connect_timeout = settings.connect_timeout_seconds
-    server.send_buffer_bytes = settings.socket_send_buffer_bytes
     namespace = ChatsNamespace(context)
     server.register_namespace(namespace)
     manager.on_session_ended = namespace.lifetimes.end_session

@@ -22,8 +22,6 @@ from pipechat.realtime.transportlog import log_refused
 
 T = TypeVar("T")
 
-_hanging_up: set[asyncio.Task[None]] = set()
-
 
 def packet_bytes(pkt: Any) -> int:
     """The size of an engine.io packet on the wire, in bytes (before framing)."""
@@ -39,19 +37,25 @@ def packet_bytes(pkt: Any) -> int:
 class SendBuffer(LeanQueue[T]):
     """A socket's outgoing packet queue that counts its bytes and empties past its cap."""
 
-    __slots__ = ("_cap", "_on_overflow", "queued_bytes", "refusing")
+    __slots__ = ("_cap", "_on_overflow", "_owner", "queued_bytes", "refusing")
 
     def __init__(self) -> None:
         super().__init__()
         self.queued_bytes = 0
         self.refusing = False
         self._cap = sys.maxsize
-        self._on_overflow: Callable[[], None] | None = None
+        self._on_overflow: Callable[[str], None] | None = None
+        self._owner = ""
 
-    def watch(self, cap: int, on_overflow: Callable[[], None]) -> None:
-        """Call `on_overflow` once, when more than `cap` bytes would be queued."""
+    def watch(self, cap: int, on_overflow: Callable[[str], None], owner: str) -> None:
+        """Call `on_overflow(owner)` once, when more than `cap` bytes would be queued.
+
+        A callback shared by all queues and the owner's name, not a closure over its socket:
+        that would cost a function object per socket and tie socket and queue in a cycle.
+        """
         self._cap = cap
         self._on_overflow = on_overflow
+        self._owner = owner
 
     def put_nowait(self, item: T) -> None:
         """Queue a packet; `None` (the writer's wake-up) always goes through."""
@@ -76,23 +80,33 @@ class SendBuffer(LeanQueue[T]):
         self.queued_bytes = 0
         self.refusing = True
         if self._on_overflow is not None:
-            self._on_overflow()
+            self._on_overflow(self._owner)
 
 
-def meter(socket: Any, cap: int) -> bool:
-    """Hang up `socket` (an engine.io socket) once its queue passes `cap` bytes; False if its
-    queue is not a `SendBuffer` (engine.io's own queue, when the lean queue does not apply)."""
-    queue = socket.queue
-    if not isinstance(queue, SendBuffer):
-        return False
+class SlowConsumers:
+    """Caps the send buffer of each socket of an engine.io server and hangs up who passes it."""
 
-    def slow_consumer() -> None:
-        log_refused("slow consumer", socket.sid, cap=cap)
+    def __init__(self, eio: Any, cap: int) -> None:
+        self._eio = eio
+        self.cap = cap
+        self._hanging_up: set[asyncio.Task[None]] = set()
+
+    def meter(self, socket: Any) -> bool:
+        """Watch `socket`'s queue; False if it is not a `SendBuffer` (engine.io's own queue,
+        when the lean queue does not apply)."""
+        queue = socket.queue
+        if not isinstance(queue, SendBuffer):
+            return False
+        queue.watch(self.cap, self._overflowed, socket.sid)
+        return True
+
+    def _overflowed(self, eio_sid: str) -> None:
+        socket = self._eio.sockets.get(eio_sid)
+        if socket is None:
+            return
+        log_refused("slow consumer", eio_sid, cap=self.cap)
         # Called from inside a put (a broadcast's loop, say): disconnecting is for later.
         task = asyncio.get_running_loop().create_task(
-            hang_up(socket, notify=False, reason=socket.server.reason.TRANSPORT_ERROR))
-        _hanging_up.add(task)
-        task.add_done_callback(_hanging_up.discard)
-
-    queue.watch(cap, slow_consumer)
-    return True
+            hang_up(socket, notify=False, reason=self._eio.reason.TRANSPORT_ERROR))
+        self._hanging_up.add(task)
+        task.add_done_callback(self._hanging_up.discard)
