@@ -194,3 +194,21 @@ async def test_frames_that_are_not_engineio_packets_close_the_connection(
     # A closing handshake: the server ended the connection on purpose, not by crashing in
     # engine.io's reader (which drops the TCP connection, 1006, after logging a traceback).
     assert raw.ws.close_code == 1000
+
+
+async def test_without_the_known_dispatch_binary_is_still_refused(
+        api: httpx.AsyncClient, server: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # What runs after a python-socketio upgrade changed its dispatch: the stock one, behind
+    # the binary check; an exception from it closes the connection instead of a 103 reply.
+    monkeypatch.setattr(frameguard, "DISPATCH_APPLIES", False)
+    account = await register(api)
+    binary = await RawSocket.open(server.url)
+    await binary.connect_chats(account.access_token)
+    await binary.send(f'451-{NAMESPACE},["send_message",{{"_placeholder":true,"num":0}}]')
+    frames = await binary.until_closed()
+    assert socketio_event(frames[0])[2][1]["code"] == 103 and frames[1:] == ["1"]
+    malformed = await RawSocket.open(server.url)
+    await malformed.connect_chats(account.access_token)
+    await malformed.send(f'42{NAMESPACE},{{"not":"a list"}}')
+    assert await malformed.until_closed() == ["1"]
+    assert server.sio._binary_packet == {}
