@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from pipechat.realtime.broadcast import EncodedPacket
 from pipechat.realtime.hangup import hang_up
 from pipechat.realtime.leanqueue import LeanQueue
 from pipechat.realtime.transportlog import log_refused
@@ -57,23 +58,27 @@ class SendBuffer(LeanQueue[T]):
         self._on_overflow = on_overflow
         self._owner = owner
 
+    # Once per delivery: a broadcast's packet is read directly, the base class called by name.
     def put_nowait(self, item: T) -> None:
         """Queue a packet; `None` (the writer's wake-up) always goes through."""
         if item is not None:
             if self.refusing:
                 return
-            self.queued_bytes += packet_bytes(item)
+            pkt: Any = item
+            self.queued_bytes += (pkt.wire_size if type(pkt) is EncodedPacket
+                                  else packet_bytes(pkt))
             if self.queued_bytes > self._cap:
                 self._overflow()
                 return
-        super().put_nowait(item)
+        LeanQueue.put_nowait(self, item)
 
     def get_nowait(self) -> T:
         """The oldest item, no longer counted."""
-        item = super().get_nowait()
+        item: Any = LeanQueue.get_nowait(self)
         if item is not None:
-            self.queued_bytes -= packet_bytes(item)
-        return item
+            self.queued_bytes -= (item.wire_size if type(item) is EncodedPacket
+                                  else packet_bytes(item))
+        return item  # type: ignore[no-any-return]
 
     def _overflow(self) -> None:
         self.clear()
