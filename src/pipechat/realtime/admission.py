@@ -1,4 +1,4 @@
-"""Who may hold a Socket.IO connection: pages of allowed origins, and only while connected.
+"""Who may open a Socket.IO connection, and how long it may stay without a namespace.
 
 - The origin check: a browser's `Origin` must be the server's own (same-origin, as engine.io
   does by default) or one of `PIPECHAT_CORS_ORIGINS`; clients that send no `Origin` (Node,

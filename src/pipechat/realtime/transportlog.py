@@ -5,7 +5,7 @@ the transport logs about its clients is throttled: one line per kind of event pe
 `THROTTLE_SECONDS`, saying how many were left out since the previous one. engine.io's and
 python-socketio's own loggers go the same way: through pipechat's JSON handler (they add a
 plain-text handler of their own unless given a logger), at WARNING at least (at INFO they log
-every packet's data, i.e. message texts), without tracebacks, throttled per message.
+every packet's data, i.e. message texts), without tracebacks, throttled per call site.
 """
 
 from __future__ import annotations
