@@ -166,7 +166,8 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
     """Serve `create_app(settings)` with uvicorn on a free port until the block ends."""
     app = create_app(settings)
     # The websocket protocol `pipechat serve` uses.
-    async with serve_asgi(app, lifespan="on", ws=websocket_protocol()) as url:
+    async with serve_asgi(app, lifespan="on", ws=websocket_protocol(),
+                          ws_max_size=settings.max_payload_bytes) as url:
         yield LiveServer(url, app.state, settings, app.engineio_server)
 
 

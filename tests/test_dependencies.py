@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lockfile import LOCK_FILE, locked_versions, version_mismatches
-from pipechat.realtime import engineio_writer, upstream, uvicorn_ws
+from pipechat.realtime import engineio_writer, frameguard, upstream, uvicorn_ws
 
 RUNTIME_LOCK = LOCK_FILE.with_name("requirements.lock")
 
@@ -33,6 +33,20 @@ def test_every_third_party_patch_applies_to_the_locked_versions() -> None:
     assert engineio_writer.PATCH_APPLIES
     assert engineio_writer.LEAN_QUEUE_APPLIES
     assert uvicorn_ws.PATCH_APPLIES
+    # Security fixes, not speed: without them an over-size long-polling POST hangs
+    # (engineio_writer.AnsweringSocket) and malformed packets get no 103 reply (frameguard;
+    # its binary check holds either way, and the send buffer cap needs LEAN_QUEUE_APPLIES).
+    assert engineio_writer.POST_FIX_APPLIES
+    assert frameguard.DISPATCH_APPLIES
+
+
+def test_the_fingerprints_are_of_the_methods_the_patches_rely_on() -> None:
+    # A changed method of these names fails here, before any behaviour test runs.
+    dispatch = frameguard.socketio.AsyncServer._handle_eio_message
+    assert upstream.source_sha256(dispatch) == frameguard.KNOWN_DISPATCH_SOURCE
+    socket_class = engineio_writer.async_socket.AsyncSocket
+    assert upstream.source_sha256(socket_class.handle_post_request) == (
+        engineio_writer.KNOWN_POST_SOURCE)
 
 
 def test_every_overridden_internal_is_the_locked_version() -> None:

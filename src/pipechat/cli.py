@@ -50,6 +50,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         ws_per_message_deflate=False,
         # uvicorn's sans-I/O websockets, lighter per idle connection (see uvicorn_ws).
         ws=websocket_protocol(),
+        # A frame larger than a packet may be is refused (1009) before it is buffered whole.
+        ws_max_size=settings.max_payload_bytes,
         timeout_graceful_shutdown=10,
         # The client address the throttles count by: X-Forwarded-For is believed only from
         # these proxies (uvicorn's own default trusts loopback alone).

@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     rate_limit_per_second: float = Field(default=30.0, gt=0)
     rate_limit_burst: int = Field(default=60, gt=0)
     max_payload_bytes: int = Field(default=64 * 1024, gt=1024)
+    connect_timeout_seconds: float = Field(default=45.0, gt=0)
+    socket_send_buffer_bytes: int = Field(default=1024 * 1024, ge=64 * 1024)
     max_request_bytes: int = Field(default=64 * 1024, ge=1024)
     allowed_hosts: Annotated[list[str], NoDecode] = []
     # Throttles beyond one socket (limits/): see the README's configuration table for the why.

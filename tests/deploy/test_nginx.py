@@ -19,12 +19,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from websockets.exceptions import InvalidStatus
 
 from deploy.nginx import REPO, SITE, Nginx, Route, need_nginx
 from faults.conftest import server_env, stopping
 from pipechat.app import create_app
 from pipechat.db import Database
 from pipechat.messages.models import Message
+from realtime.raw import RawSocket
 from support import (
     REDIS_URL,
     REQUIRE_SERVICES,
@@ -208,3 +210,23 @@ async def test_js_client_through_nginx_survives_a_restart(database_url: str,
     # uvicorn trusted nginx's X-Forwarded-For: it saw the clients' own addresses.
     assert run.moving_source in accepted_websocket_clients(logs / "moving.log")
     assert run.staying_source in accepted_websocket_clients(logs / "staying.log")
+
+
+async def test_socketio_origin_check_holds_through_nginx(tmp_path: Path) -> None:
+    """A page served through the proxy on any port is same-origin; other origins are not."""
+    nginx_binary = need_nginx()
+    server = ServerProcess(server_env(f"sqlite:///{tmp_path}/pipechat.db", tmp_path),
+                           log_path=tmp_path / "server.log")
+    # Not on port 80: the Host nginx passes on must keep the port a browser puts in Origin.
+    nginx = Nginx(nginx_binary, tmp_path / "nginx", [server.port, server.port])
+    with stopping(server):
+        server.start()
+        nginx.start()
+        try:
+            raw = await RawSocket.open(nginx.url, {"Origin": nginx.url})
+            await raw.close()
+            for origin in ("http://evil.example", f"http://localhost:{nginx.port}"):
+                with pytest.raises(InvalidStatus):
+                    await RawSocket.open(nginx.url, {"Origin": origin})
+        finally:
+            nginx.stop()

@@ -90,3 +90,15 @@ export async function refuseBadToken(url, transport, options = {}) {
   assert.equal(error.data.code, 110);
   assert.equal(error.message, error.data.message);
 }
+
+// `io(url)` without `/chats` is a mistake the server names: code 130.
+export async function refuseOtherNamespace(url, transport, token) {
+  const socket = io(url, {
+    auth: { token }, transports: [transport], reconnection: false, forceNew: true,
+  });
+  const error = await new Promise((ok) => socket.once("connect_error", ok));
+  socket.close();
+  assert.equal(error.data.code, 130);
+  assert.equal(error.message, error.data.message);
+  assert.match(error.message, /\/chats/);
+}

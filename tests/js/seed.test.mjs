@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 
 import { Recorder } from "./recorder.mjs";
 import {
-  createAndEnterChats, refuseBadToken, sendWithAcks, sendWithoutAcks,
+  createAndEnterChats, refuseBadToken, refuseOtherNamespace, sendWithAcks, sendWithoutAcks,
 } from "./seed-scenario.mjs";
 import { registerUser, startServer } from "./server.mjs";
 
@@ -42,5 +42,8 @@ for (const transport of ["websocket", "polling"]) {
 
     test("a bad token is refused at connect with a code",
       () => refuseBadToken(server.url, transport));
+
+    test("a namespace other than /chats is refused with code 130",
+      () => refuseOtherNamespace(server.url, transport, users[0].accessToken));
   });
 }

@@ -34,7 +34,6 @@ BAD_SENDS: list[tuple[Any, ...]] = [
     ({"chatId": CHAT, "message": "x", "clientMessageId": "a b"}, 103, "clientMessageId"),
     ({"chatId": CHAT, "message": "x", "clientMessageId": "a" * 65}, 103, "clientMessageId"),
     ({"chatId": CHAT, "message": "x", "clientMessageId": 7}, 103, "clientMessageId"),
-    ({"chatId": CHAT, "message": b"binary"}, 103, "binary"),
     ("just text", 103, "JSON object"),
     ([CHAT, "x"], 103, "JSON object"),
     (42, 103, "JSON object"),
@@ -106,12 +105,11 @@ async def test_bad_input_without_ack_goes_to_exception(
     chat = await make_chat(peer, accounts[1].id)
     await peer.emit("send_message", {"chatId": str(chat), "message": "x"})
     await peer.emit("send_message", {"chatId": chat, "message": "x", "authorId": 99})
-    await peer.emit("send_message", {"chatId": chat, "message": b"\x00\x01"})
     await peer.emit("send_message", {"chatId": chat, "message": "x"}, "second argument")
     await peer.emit("send_message")
     await peer.emit("whatever", [1, 2, 3])
-    codes = [(await peer.next("exception"))["code"] for _ in range(6)]
-    assert codes == [103, 103, 103, 103, 103, 106]
+    codes = [(await peer.next("exception"))["code"] for _ in range(5)]
+    assert codes == [103, 103, 103, 103, 106]
     extra = await peer.call("send_message", {"chatId": chat, "message": "x", "authorId": 99})
     assert "authorId" in extra["message"] and extra["details"] == {"fields": ["authorId"]}
     assert await count_rows(server, Message) == 0

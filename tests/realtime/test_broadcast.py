@@ -13,12 +13,13 @@ import engineio
 import pytest
 import socketio
 from engineio import async_socket, exceptions
+from engineio import packet as eio_packet
 
 from pipechat.app import create_app
 from pipechat.realtime import engineio_writer
 from pipechat.realtime.broadcast import BroadcastManager, BroadcastRedisManager
-from pipechat.realtime.leanqueue import LeanQueue
 from pipechat.realtime.lifetimes import LifetimeManager, LifetimeRedisManager
+from pipechat.realtime.sendbuffer import SendBuffer
 from pipechat.realtime.upstream import source_sha256
 from support import REDIS_URL, make_settings, need_service, serve_asgi
 
@@ -158,16 +159,17 @@ async def poll_story(socket: async_socket.AsyncSocket) -> list[Any]:
         await socket.poll()
     except exceptions.QueueEmpty:
         story.append("timed out")
-    for item in ("a", "b", None):
+    for item in (eio_packet.Packet(eio_packet.MESSAGE, "a"),
+                 eio_packet.Packet(eio_packet.MESSAGE, "b"), None):
         socket.queue.put_nowait(item)
-    story.append(await socket.poll())
+    story.append([pkt.data for pkt in await socket.poll()])
     story.append(await socket.poll())
     return story
 
 
 @pytest.mark.parametrize("server_class", [engineio.AsyncServer, engineio_writer.LeanQueueServer])
 async def test_quick_poll_behaves_like_the_stock_poll(server_class: type) -> None:
-    # Both over asyncio.Queue (stock server) and over LeanQueue (pipechat's engine.io server).
+    # Both over asyncio.Queue (stock server) and over SendBuffer (pipechat's engine.io server).
     eio = server_class(async_mode="asgi", ping_interval=0.05, ping_timeout=0.05)
     quick = async_socket.AsyncSocket(eio, "quick")
     if not engineio_writer.adopt(quick):
@@ -188,10 +190,22 @@ def test_patch_is_tied_to_the_known_engineio_source() -> None:
     original = engineio_writer.PATCH_APPLIES
     try:
         engineio_writer.PATCH_APPLIES = False
+        # Only the answered over-size POST is left (its own fingerprint matched).
+        assert engineio_writer.adopt(socket) is engineio_writer.POST_FIX_APPLIES
+        assert not isinstance(socket, engineio_writer.QuickPollSocket)
+    finally:
+        engineio_writer.PATCH_APPLIES = original
+
+
+def test_nothing_is_adopted_when_no_fingerprint_matches() -> None:
+    socket = async_socket.AsyncSocket(engineio.AsyncServer(async_mode="asgi"), "sid")
+    originals = engineio_writer.PATCH_APPLIES, engineio_writer.POST_FIX_APPLIES
+    try:
+        engineio_writer.PATCH_APPLIES = engineio_writer.POST_FIX_APPLIES = False
         assert engineio_writer.adopt(socket) is False
         assert type(socket) is async_socket.AsyncSocket
     finally:
-        engineio_writer.PATCH_APPLIES = original
+        engineio_writer.PATCH_APPLIES, engineio_writer.POST_FIX_APPLIES = originals
 
 
 def test_lean_queue_is_tied_to_the_known_engineio_socket() -> None:
@@ -199,7 +213,7 @@ def test_lean_queue_is_tied_to_the_known_engineio_socket() -> None:
                == engineio_writer.KNOWN_SOCKET_SOURCE)
     assert engineio_writer.LEAN_QUEUE_APPLIES is matches
     eio = engineio_writer.LeanQueueServer(async_mode="asgi")
-    expected = LeanQueue if matches else asyncio.Queue
+    expected = SendBuffer if matches else asyncio.Queue
     assert type(async_socket.AsyncSocket(eio, "sid").queue) is expected
     original = engineio_writer.LEAN_QUEUE_APPLIES
     try:

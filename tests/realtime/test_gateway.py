@@ -11,7 +11,7 @@ import pytest
 
 from pipechat.realtime import engineio_writer
 from pipechat.realtime.gateway import KEPT_ENVIRON_KEYS, slim_environ
-from pipechat.realtime.leanqueue import LeanQueue
+from pipechat.realtime.sendbuffer import SendBuffer
 from realtime.peers import NAMESPACE, WAIT, Peer
 from support import LiveServer, register
 
@@ -53,7 +53,8 @@ async def test_connected_socket_keeps_a_slim_environ_and_still_works(
         eio_sid = server.sio.manager.eio_sid_from_sid(peer.client.get_sid(NAMESPACE), NAMESPACE)
         # The lean queue only where the engine.io version check lets it in.
         lean = engineio_writer.LEAN_QUEUE_APPLIES
-        assert type(server.sio.eio.sockets[eio_sid].queue) is (LeanQueue if lean else asyncio.Queue)
+        queue = server.sio.eio.sockets[eio_sid].queue
+        assert type(queue) is (SendBuffer if lean else asyncio.Queue)
         created = await peer.call("create_chat", {"userIds": [receiver.id]})
         assert created["status"] == "ok", created
         chat_id = created["data"]["id"]

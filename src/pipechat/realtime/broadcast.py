@@ -27,6 +27,9 @@ class EncodedPacket(eio_packet.Packet):  # type: ignore[misc]
     def __init__(self, encoded_data: str) -> None:
         super().__init__(eio_packet.MESSAGE, encoded_data)
         self._encoded = super().encode()
+        # What each recipient's send buffer counts it as (see sendbuffer), worked out once.
+        encoded: str = self._encoded
+        self.wire_size = len(encoded) if encoded.isascii() else len(encoded.encode())
 
     def encode(self, b64: bool = False) -> Any:
         """The cached encoding (text packets do not depend on `b64`)."""

@@ -30,4 +30,9 @@ class OrjsonCodec:
         try:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
+            pass
+        try:
             return json.loads(text)
+        except RecursionError:
+            # Nesting deeper than orjson's limit: refused as unreadable, like any bad JSON.
+            raise ValueError("JSON nested too deeply") from None

@@ -8,9 +8,13 @@ waiting when there is one and otherwise waits under `asyncio.timeout`; the rest 
 The patch applies only to the exact `AsyncSocket.poll` it was written against (its source is
 fingerprinted), so a python-engineio upgrade that changes it falls back to the stock code.
 
-`LeanQueueServer` gives each socket a `LeanQueue` instead of an `asyncio.Queue` (about 2.5 KiB
-less per idle socket); it applies only to the exact `AsyncSocket` class (every use of its
-queue) it was written against.
+`LeanQueueServer` gives each socket a `LeanQueue` (a `SendBuffer`, which also caps the bytes
+queued) instead of an `asyncio.Queue` (about 2.5 KiB less per idle socket); it applies only to
+the exact `AsyncSocket` class (every use of its queue) it was written against.
+
+`AnsweringSocket.handle_post_request` answers an over-size long-polling POST: engine.io's own
+ends the session with `disconnect`, which waits for the client to read the CLOSE packet; a
+client that only POSTs never does, so the request hung forever (and held up shutdown).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 import engineio
 from engineio import async_socket, exceptions
 
-from pipechat.realtime.leanqueue import LeanQueue
+from pipechat.realtime.sendbuffer import SendBuffer
 from pipechat.realtime.upstream import source_sha256
 
 log = logging.getLogger("pipechat.realtime")
@@ -31,10 +35,26 @@ log = logging.getLogger("pipechat.realtime")
 KNOWN_POLL_SOURCE = "826f58a9f3606db208e5d1266f075ad655b6eeda47b0a5616748624899ca5954"
 # sha256 of `inspect.getsource(AsyncSocket)` as in python-engineio 4.15.1.
 KNOWN_SOCKET_SOURCE = "af72dafc541d46e65340541ba34fd9ddee8380e84a97ecd20e88688c62804c71"
+# sha256 of `inspect.getsource(AsyncSocket.handle_post_request)` as in python-engineio 4.15.1.
+KNOWN_POST_SOURCE = "82dca119a261a95904b8714cc255ab79aaaef0acd4a0ef98d8ef7a116c370ef2"
 
 
 
-class QuickPollSocket(async_socket.AsyncSocket):  # type: ignore[misc]
+class AnsweringSocket(async_socket.AsyncSocket):  # type: ignore[misc]
+    """An engine.io socket whose over-size long-polling POST gets an answer."""
+
+    async def handle_post_request(self, environ: dict[str, Any]) -> None:
+        """engine.io's, but an over-size body ends the session without waiting for a reader."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if POST_FIX_APPLIES and length > self.server.max_http_buffer_size:
+            # Closed without waiting, the server's own `disconnect` that follows returns at
+            # once and the request is answered 400.
+            await self.close(wait=False, reason=self.server.reason.TRANSPORT_ERROR)
+            raise exceptions.ContentTooLongError()
+        await super().handle_post_request(environ)
+
+
+class QuickPollSocket(AnsweringSocket):
     """An engine.io socket whose writer wakes without a task or timer per packet."""
 
     async def poll(self) -> list[Any]:
@@ -68,6 +88,11 @@ class QuickPollSocket(async_socket.AsyncSocket):  # type: ignore[misc]
 PATCH_APPLIES = source_sha256(async_socket.AsyncSocket.poll) == KNOWN_POLL_SOURCE
 if not PATCH_APPLIES:
     log.warning("engine.io AsyncSocket.poll is not the known version; keeping the stock writer")
+POST_FIX_APPLIES = (source_sha256(async_socket.AsyncSocket.handle_post_request)
+                    == KNOWN_POST_SOURCE)
+if not POST_FIX_APPLIES:
+    log.warning("engine.io AsyncSocket.handle_post_request is not the known version; "
+                "an over-size long-polling POST may go unanswered")
 LEAN_QUEUE_APPLIES = source_sha256(async_socket.AsyncSocket) == KNOWN_SOCKET_SOURCE
 if not LEAN_QUEUE_APPLIES:
     log.warning("engine.io AsyncSocket is not the known version; keeping asyncio.Queue")
@@ -79,13 +104,19 @@ class LeanQueueServer(engineio.AsyncServer):  # type: ignore[misc]
     def create_queue(self, *args: Any, **kwargs: Any) -> Any:
         """A socket's outgoing packet queue (sockets call this without arguments)."""
         if LEAN_QUEUE_APPLIES and not args and not kwargs:
-            return LeanQueue()
+            return SendBuffer()
         return super().create_queue(*args, **kwargs)
 
 
 def adopt(socket: Any) -> bool:
-    """Give a freshly created stock engine.io socket the quick `poll`; True when it did."""
-    if PATCH_APPLIES and type(socket) is async_socket.AsyncSocket:
+    """Give a freshly created stock engine.io socket the quick `poll` and the answered
+    over-size POST, each where its fingerprint matches; True when it changed the socket."""
+    if type(socket) is not async_socket.AsyncSocket:
+        return False
+    if PATCH_APPLIES:
         socket.__class__ = QuickPollSocket
-        return True
-    return False
+    elif POST_FIX_APPLIES:
+        socket.__class__ = AnsweringSocket
+    else:
+        return False
+    return True

@@ -9,11 +9,14 @@ import socketio
 from socketio import packet as sio_packet
 
 from pipechat.context import AppContext
-from pipechat.realtime import engineio_writer
+from pipechat.realtime import engineio_writer, sendbuffer
+from pipechat.realtime.admission import ConnectDeadline, origin_check
 from pipechat.realtime.codec import OrjsonCodec
+from pipechat.realtime.frameguard import FrameGuard
 from pipechat.realtime.lifetimes import LifetimeManager, LifetimeRedisManager, session_ender
 from pipechat.realtime.namespace import ACK_WANTED, ChatsNamespace, PendingReply
-from pipechat.realtime.publisher import RoomPublisher
+from pipechat.realtime.publisher import NAMESPACE, RoomPublisher
+from pipechat.realtime.transportlog import transport_loggers
 from pipechat.realtime.upstream import warn_about_changed_internals
 
 # What a socket's WSGI-style environ keeps once its namespace connect is over: the bearer token
@@ -40,13 +43,18 @@ def slim_environ(environ: dict[str, Any]) -> None:
     environ.update(kept)
 
 
-class ChatServer(socketio.AsyncServer):  # type: ignore[misc]
+class ChatServer(FrameGuard, ConnectDeadline):
     """An AsyncServer that tells handlers whether the client asked for an acknowledgement.
 
     python-socketio hides the ack id from handlers, but the protocol reports a failure through
-    the ack when there is one and through `exception` otherwise, exactly once. The private
-    methods overridden here are fingerprinted in `realtime/upstream.py`.
+    the ack when there is one and through `exception` otherwise, exactly once. What a client
+    may send and how long it may stay unconnected are `FrameGuard`'s and `ConnectDeadline`'s.
+    The private methods overridden here are fingerprinted in `realtime/upstream.py`.
     """
+
+    def __init__(self, *args: Any, send_buffer_bytes: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.slow_consumers = sendbuffer.SlowConsumers(self.eio, send_buffer_bytes)
 
     async def _handle_event_internal(self, server: Any, sid: str, eio_sid: str, data: Any,
                                      namespace: str, id: int | None) -> None:
@@ -78,8 +86,12 @@ class ChatServer(socketio.AsyncServer):  # type: ignore[misc]
         return engineio_writer.LeanQueueServer
 
     async def _handle_eio_connect(self, eio_sid: str, environ: Any) -> Any:
-        # The engine.io socket exists but its writer has not started: swap in the quick poll.
-        engineio_writer.adopt(self.eio.sockets.get(eio_sid))
+        # The engine.io socket exists but its writer has not started: swap in the quick poll,
+        # and cap what may wait in its queue.
+        socket = self.eio.sockets.get(eio_sid)
+        if socket is not None:
+            engineio_writer.adopt(socket)
+            self.slow_consumers.meter(socket)
         return await super()._handle_eio_connect(eio_sid, environ)
 
     async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
@@ -130,16 +142,22 @@ def build_gateway(context: AppContext) -> Gateway:
     settings = context.settings
     warn_about_changed_internals()
     manager = _client_manager(context)
+    socketio_logger, engineio_logger = transport_loggers(settings.log_level)
     server = ChatServer(
         async_mode="asgi",
         client_manager=manager,
+        namespaces=[NAMESPACE],
         # Handlers run in the engine.io reader, in arrival order, without a task per event;
         # none of them waits for long (send_message hands its commit to a PendingReply).
         async_handlers=False,
-        cors_allowed_origins=settings.cors_origins or [],
+        cors_allowed_origins=origin_check(settings.cors_origins),
         max_http_buffer_size=settings.max_payload_bytes,
         json=OrjsonCodec,
+        logger=socketio_logger,
+        engineio_logger=engineio_logger,
+        send_buffer_bytes=settings.socket_send_buffer_bytes,
     )
+    server.connect_timeout = settings.connect_timeout_seconds
     namespace = ChatsNamespace(context)
     server.register_namespace(namespace)
     manager.on_session_ended = namespace.lifetimes.end_session

@@ -6,7 +6,8 @@ keep nothing but a few slots while idle: items and waiters get a container only 
 are any. They are unbounded and implement just what engine.io's sockets and uvicorn's
 websocket protocol call: `put`, `put_nowait`, `get`, `get_nowait`, `task_done`, `join`,
 `qsize`, `empty`; `set`, `clear`, `is_set`, `wait`. Same semantics as asyncio's, cancellation
-included; single event loop, no thread safety (as asyncio's).
+included; single event loop, no thread safety (as asyncio's). The queue's `clear` (drop what
+is queued) is pipechat's own, for `sendbuffer`.
 """
 
 from __future__ import annotations
@@ -90,6 +91,13 @@ class LeanQueue(Generic[T]):
                 if not self._getters:
                     self._getters = None
         return self.get_nowait()
+
+    def clear(self) -> None:
+        """Drop every queued item (each counts as done for `join`)."""
+        dropped = self.qsize()
+        self._items = None
+        for _ in range(dropped):
+            self.task_done()
 
     def task_done(self) -> None:
         """Mark one item as processed; `join` returns when all are."""

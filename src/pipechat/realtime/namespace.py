@@ -20,7 +20,7 @@ from pipechat.auth.sessions import access_socket_token
 from pipechat.chats.schemas import ChatCreate, ChatIds
 from pipechat.chats.service import MembershipCache, access_chat_ids, do_create_chat
 from pipechat.context import AppContext
-from pipechat.errors import ChatError, ErrorCode
+from pipechat.errors import ChatError, ErrorCode, validation_error
 from pipechat.logs import describe_error
 from pipechat.messages.schemas import MessageCreate
 from pipechat.messages.service import check_message_text
@@ -28,7 +28,7 @@ from pipechat.messages.writer import SavedMessage
 from pipechat.metrics import CONNECTED_SOCKETS, ERRORS, MESSAGES_RECEIVED
 from pipechat.realtime.connection import Connection, access_connection
 from pipechat.realtime.lifetimes import SocketLifetimes
-from pipechat.realtime.payloads import parse_payload
+from pipechat.realtime.payloads import MalformedEvent, parse_payload
 from pipechat.realtime.publisher import NAMESPACE, chat_room, user_room
 
 log = logging.getLogger("pipechat.realtime")
@@ -143,6 +143,8 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if not connection.bucket.take():
             raise ChatError(ErrorCode.RATE_LIMITED,
                             "too many events; slow down and retry in a moment")
+        if isinstance(event, MalformedEvent):
+            raise validation_error(event.reason)
         handler = self._handlers.get(event) if isinstance(event, str) else None
         if handler is None:
             name = event[:50] if isinstance(event, str) else repr(event)[:50]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -12,6 +13,13 @@ Model = TypeVar("Model", bound=BaseModel)
 
 # Bounds the work of scanning a hostile payload for attachments; the transport caps its size.
 _MAX_SCAN_DEPTH = 32
+
+
+@dataclass(frozen=True, slots=True)
+class MalformedEvent:
+    """Stands in for the name of an event whose frame could not be read; its reply is 103."""
+
+    reason: str
 
 
 def _has_binary(value: Any, depth: int = 0) -> bool:
