@@ -114,10 +114,10 @@ async def test_a_bare_attachment_on_chats_gets_103_then_the_connection_closes(
 
 async def test_binary_payload_from_a_client_is_refused_and_its_connection_closed(
         api: httpx.AsyncClient, server: LiveServer) -> None:
-    account = await register(api)
+    account, other = await register(api), await register(api)
     peer = await Peer().connect(server.url, account.access_token)
     try:
-        chat = await make_chat(peer)
+        chat = await make_chat(peer, other.id)
         ack = await peer.call("send_message", {"chatId": chat, "message": b"binary"})
         assert ack["status"] == "error" and ack["code"] == 103 and "binary" in ack["message"]
         await peer.next("disconnect")
