@@ -29,6 +29,9 @@ PUBSUB_RECEIVED = Counter(
     ["origin"])
 PUBSUB_PUBLISHED = Counter("pipechat_pubsub_published_total",
                            "messages this process published to Redis pub/sub")
+PUBSUB_BATCH_SIZE = Histogram("pipechat_pubsub_publish_batch_size",
+                              "messages per pipeline (one round trip) published to Redis",
+                              buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096))
 PUBSUB_DROPPED = Counter("pipechat_pubsub_dropped_total",
                          "messages never published: the outbox was full (oldest dropped)")
 PUBSUB_CHANNELS = Gauge("pipechat_pubsub_channels",

@@ -21,7 +21,7 @@ from collections import deque
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from pipechat.metrics import PUBSUB_DROPPED, PUBSUB_PUBLISHED
+from pipechat.metrics import PUBSUB_BATCH_SIZE, PUBSUB_DROPPED, PUBSUB_PUBLISHED
 from pipechat.realtime.roomcast.links import LOG_EVERY_SECONDS, Backoff, RedisLinks
 
 log = logging.getLogger("pipechat.realtime")
@@ -113,6 +113,7 @@ class Outbox:
                 pipe.execute_command(command, channel, frame)
             await pipe.execute()
         PUBSUB_PUBLISHED.inc(len(batch))
+        PUBSUB_BATCH_SIZE.observe(len(batch))
 
     def _requeue(self, batch: list[tuple[bytes, bytes]]) -> None:
         """Put a batch that failed back in front, keeping the newest frames within the bound.

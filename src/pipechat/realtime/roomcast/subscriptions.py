@@ -46,6 +46,11 @@ class Subscriptions:
         self._sharded = False
         self._sync_task: asyncio.Task[None] | None = None
 
+    @property
+    def connected(self) -> bool:
+        """True while the listening connection is up (and has subscribed to everything)."""
+        return self._pubsub is not None
+
     def want(self, channel: bytes, target: tuple[str, Any] | None) -> None:
         """Subscribe to `channel` (soon: with the other changes of this loop turn)."""
         self._wanted[channel] = target
