@@ -283,6 +283,35 @@ class ServerProcess:
             self.process.wait()
 
 
+@asynccontextmanager
+async def server_pair(postgres_template: str, data_dir: Path,
+                      **env: str) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
+    """Two `pipechat serve` processes on a fresh PostgreSQL database and a Redis channel of
+    their own, as a round-robin proxy sees them; `env` adds or overrides settings."""
+    redis_url = need_service("redis", REDIS_URL)
+    database_url = await create_postgres_database(postgres_template)
+    settings = {
+        "PIPECHAT_DATABASE_URL": database_url,
+        "PIPECHAT_REDIS_URL": redis_url,
+        "PIPECHAT_REDIS_CHANNEL": f"pipechat-test-{uuid.uuid4().hex}",
+        "PIPECHAT_JWT_SECRET": TEST_SECRET,
+        "PIPECHAT_DATA_DIR": str(data_dir),
+        "PIPECHAT_ARGON2_TIME_COST": "1",
+        "PIPECHAT_ARGON2_MEMORY_KIB": "1024",
+        "PIPECHAT_LOG_LEVEL": "WARNING",
+        **env,
+    }
+    servers = (ServerProcess(settings, log_path=data_dir / "a.log"),
+               ServerProcess(settings, log_path=data_dir / "b.log"))
+    try:
+        await asyncio.gather(*(asyncio.to_thread(server.start) for server in servers))
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+        await drop_postgres_database(postgres_template, database_url)
+
+
 class RedisServer:
     """A private redis-server on a loopback port, so stopping it disturbs nobody else."""
 

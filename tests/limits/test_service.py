@@ -14,16 +14,12 @@ import pytest
 from pipechat.limits.counters import LocalCounters
 from support import (
     PASSWORD,
-    REDIS_URL,
-    TEST_SECRET,
     ServerProcess,
     basic,
-    create_postgres_database,
-    drop_postgres_database,
     live_server,
     make_settings,
-    need_service,
     register,
+    server_pair,
 )
 
 
@@ -46,28 +42,9 @@ async def test_an_attacker_cycling_emails_cannot_grow_the_counters(
 async def two_servers(postgres_template: str,
                       tmp_path: Path) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
     """Two processes on one database and one Redis (a round-robin proxy's view)."""
-    redis_url = need_service("redis", REDIS_URL)
-    database_url = await create_postgres_database(postgres_template)
-    env = {
-        "PIPECHAT_DATABASE_URL": database_url,
-        "PIPECHAT_REDIS_URL": redis_url,
-        "PIPECHAT_REDIS_CHANNEL": f"pipechat-test-{uuid.uuid4().hex}",
-        "PIPECHAT_JWT_SECRET": TEST_SECRET,
-        "PIPECHAT_DATA_DIR": str(tmp_path),
-        "PIPECHAT_ARGON2_TIME_COST": "1",
-        "PIPECHAT_ARGON2_MEMORY_KIB": "1024",
-        "PIPECHAT_LOG_LEVEL": "WARNING",
-        "PIPECHAT_LOGIN_FAILURES_PER_ACCOUNT": "4",
-    }
-    servers = (ServerProcess(env, log_path=tmp_path / "a.log"),
-               ServerProcess(env, log_path=tmp_path / "b.log"))
-    try:
-        await asyncio.gather(*(asyncio.to_thread(server.start) for server in servers))
+    async with server_pair(postgres_template, tmp_path,
+                           PIPECHAT_LOGIN_FAILURES_PER_ACCOUNT="4") as servers:
         yield servers
-    finally:
-        for server in servers:
-            server.stop()
-        await drop_postgres_database(postgres_template, database_url)
 
 
 @pytest.mark.slow

@@ -19,14 +19,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from realtime.peers import Peer
 from support import (
     REDIS_URL,
-    TEST_SECRET,
     Account,
     ServerProcess,
     create_chat,
-    create_postgres_database,
-    drop_postgres_database,
     need_service,
     register,
+    server_pair,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
@@ -62,31 +60,14 @@ class Deployment:
 @pytest.fixture(params=["on", "off"])
 async def deployment(request: pytest.FixtureRequest, postgres_template: str,
                      tmp_path: Path) -> AsyncIterator[Deployment]:
-    redis_url = need_service("redis", REDIS_URL)
-    database_url = await create_postgres_database(postgres_template)
     prefix = f"pipechat-test-{uuid.uuid4().hex}"
-    env = {
-        "PIPECHAT_DATABASE_URL": database_url,
-        "PIPECHAT_REDIS_URL": redis_url,
-        "PIPECHAT_REDIS_CHANNEL": prefix,
-        "PIPECHAT_REDIS_SHARDED": request.param,
-        "PIPECHAT_JWT_SECRET": TEST_SECRET,
-        "PIPECHAT_DATA_DIR": str(tmp_path),
-        "PIPECHAT_ARGON2_TIME_COST": "1",
-        "PIPECHAT_ARGON2_MEMORY_KIB": "1024",
-        "PIPECHAT_LOG_LEVEL": "WARNING",
-    }
-    servers = (ServerProcess(env, log_path=tmp_path / "a.log"),
-               ServerProcess(env, log_path=tmp_path / "b.log"))
-    world = Deployment(*servers, prefix=prefix, sharded=request.param == "on")
-    try:
-        await asyncio.gather(*(asyncio.to_thread(server.start) for server in servers))
-        yield world
-    finally:
-        await world.close()
-        for server in servers:
-            server.stop()
-        await drop_postgres_database(postgres_template, database_url)
+    async with server_pair(postgres_template, tmp_path, PIPECHAT_REDIS_CHANNEL=prefix,
+                           PIPECHAT_REDIS_SHARDED=request.param) as (a, b):
+        world = Deployment(a, b, prefix=prefix, sharded=request.param == "on")
+        try:
+            yield world
+        finally:
+            await world.close()
 
 
 async def received_from_others(server: ServerProcess) -> float:
