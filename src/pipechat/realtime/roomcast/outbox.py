@@ -21,6 +21,7 @@ from collections import deque
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from pipechat.logs import describe_error
 from pipechat.metrics import PUBSUB_BATCH_SIZE, PUBSUB_DROPPED, PUBSUB_PUBLISHED
 from pipechat.realtime.roomcast.links import LOG_EVERY_SECONDS, Backoff, RedisLinks
 
@@ -95,7 +96,9 @@ class Outbox:
                 self._frames.clear()
                 try:
                     await self._publish(client, batch)
-                except (RedisError, OSError) as exc:
+                except Exception as exc:  # Redis's errors and any other: never end the task
+                    if not isinstance(exc, RedisError | OSError):
+                        log.error("publishing failed", extra=describe_error(exc))
                     self._requeue(batch)
                     await client.aclose()
                     client = None

@@ -98,7 +98,9 @@ class Subscriptions:
                         yield response[1], response[2]
                     else:
                         self._acknowledged(response)
-            except (RedisError, OSError) as exc:
+            except Exception as exc:  # Redis's errors and any other: never end the listener
+                if not isinstance(exc, RedisError | OSError):
+                    log.error("receiving room events failed", extra=describe_error(exc))
                 await self._disconnect()
                 await asyncio.sleep(backoff.failed(exc))
 
