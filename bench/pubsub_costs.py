@@ -28,10 +28,11 @@ import asyncio, sys
 import redis.asyncio as aioredis
 async def main() -> None:
     client = aioredis.Redis.from_url(sys.argv[1])
+    frame = b"\\x00" + b"x" * (int(sys.argv[4]) - 1)
     for _ in range(0, int(sys.argv[3]), 500):
         async with client.pipeline(transaction=False) as pipe:
             for _ in range(500):
-                pipe.execute_command("SPUBLISH", sys.argv[2], sys.argv[4].encode())
+                pipe.execute_command("SPUBLISH", sys.argv[2], frame)
             await pipe.execute()
     await client.aclose()
 asyncio.run(main())
@@ -49,7 +50,7 @@ async def receive_cost(url: str, protocol: int, count: int) -> float:
     await pubsub.execute_command("SSUBSCRIBE", channel)
     await pubsub.parse_response(block=True)
     publisher = subprocess.Popen([sys.executable, "-c", PUBLISHER, url, channel, str(count),
-                                  FRAME.decode()])
+                                  str(len(FRAME))])
     await pubsub.parse_response(block=True)  # the first message: start counting after it
     started = time.process_time()
     for _ in range(count - 1):
