@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import subprocess
 import sys
 import time
 
@@ -49,14 +48,14 @@ async def receive_cost(url: str, protocol: int, count: int) -> float:
     pubsub = client(url, protocol).pubsub()
     await pubsub.execute_command("SSUBSCRIBE", channel)
     await pubsub.parse_response(block=True)
-    publisher = subprocess.Popen([sys.executable, "-c", PUBLISHER, url, channel, str(count),
-                                  str(len(FRAME))])
+    publisher = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", PUBLISHER, url, channel, str(count), str(len(FRAME)))
     await pubsub.parse_response(block=True)  # the first message: start counting after it
     started = time.process_time()
     for _ in range(count - 1):
         await pubsub.parse_response(block=True)
     cost = (time.process_time() - started) / (count - 1) * 1e6
-    publisher.wait()
+    await publisher.wait()
     await pubsub.aclose()
     return cost
 
