@@ -37,8 +37,12 @@ export function connectOne(url, token, timeoutMs) {
   });
 }
 
-/** Connect `tokens.length` sockets with at most `concurrency` handshakes in flight. */
+/**
+ * Connect `tokens.length` sockets with at most `concurrency` handshakes in flight. `url` is
+ * one server or a list: socket i goes to url[i % length], so several processes share them.
+ */
 export async function connectMany(url, tokens, { concurrency = 100, timeoutMs = 30000, label = "" } = {}) {
+  const urls = Array.isArray(url) ? url : [url];
   const sockets = new Array(tokens.length);
   const errors = [];
   let next = 0;
@@ -49,7 +53,7 @@ export async function connectMany(url, tokens, { concurrency = 100, timeoutMs = 
     while (next < tokens.length) {
       const index = next++;
       try {
-        sockets[index] = await connectOne(url, tokens[index], timeoutMs);
+        sockets[index] = await connectOne(urls[index % urls.length], tokens[index], timeoutMs);
       } catch (err) {
         errors.push(String(err.message ?? err));
       }
@@ -62,7 +66,8 @@ export async function connectMany(url, tokens, { concurrency = 100, timeoutMs = 
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, tokens.length) }, worker));
   const seconds = (now() - started) / 1000;
-  return { sockets, errors, seconds, rate: tokens.length / seconds };
+  const perUrl = urls.map((_, u) => sockets.filter((s, i) => s && i % urls.length === u).length);
+  return { sockets, errors, seconds, rate: tokens.length / seconds, perUrl };
 }
 
 /** Emit with an acknowledgement; rejects after `timeoutMs`. */

@@ -70,8 +70,10 @@ class Tracker {
       return;
     }
     member.seen.add(message.clientMessageId);
-    if (message.id <= member.lastId) this.reordered++;
-    member.lastId = message.id;
+    // Out of order: not above the highest id this member already has (cross-process delivery
+    // can overtake; one process delivers a room in id order).
+    if (message.id <= member.maxId) this.reordered++;
+    else member.maxId = message.id;
     if (message.message !== record.text) this.corrupted++;
     this.received++;
     if (record.ok !== false) this.receivedOk++;
@@ -143,10 +145,11 @@ function openLoop(senders, send, rate, seconds) {
 async function setUp(spec) {
   const members = [];
   spec.rooms.forEach((room, r) => room.members.forEach((user) => {
-    members.push({ index: members.length, room: r, user, seen: new Set(), lastId: -1 });
+    members.push({ index: members.length, room: r, user, seen: new Set(), maxId: -1 });
   }));
   const tokens = members.map((m) => spec.users[m.user].token);
-  const connected = await connectMany(spec.url, tokens, { concurrency: spec.connectConcurrency ?? 100 });
+  // Members of a room alternate between the servers of spec.urls (when there are several).
+  const connected = await connectMany(spec.urls ?? spec.url, tokens, { concurrency: spec.connectConcurrency ?? 100 });
   if (connected.errors.length) throw new Error(`${connected.errors.length} connects failed: ${connected.errors[0]}`);
   members.forEach((m, i) => { m.socket = connected.sockets[i]; });
   progress(`${members.length} sockets connected (${connected.rate.toFixed(0)}/s); creating chats`);
@@ -193,6 +196,7 @@ export async function runFanout(spec) {
   return {
     connections: members.length,
     connectRate: Math.round(connected.rate),
+    connectionsPerServer: connected.perUrl,
     chatIds,
     senders: senders.length,
     sent: tracker.issued,
@@ -209,6 +213,8 @@ export async function runFanout(spec) {
     reordered: tracker.reordered,
     corrupted: tracker.corrupted,
     seconds: Math.round(Math.max(ackSeconds, receiveSeconds) * 1000) / 1000,
+    // How long deliveries went on after the last ack (a backlog behind fast acks shows here).
+    deliveryTailSeconds: Math.round(Math.max(0, receiveSeconds - ackSeconds) * 1000) / 1000,
     messagesPerSecond: Math.round(tracker.ackOk / ackSeconds),
     deliveriesPerSecond: Math.round(tracker.received / receiveSeconds),
     latencyMs: { ack: summarize(tracker.ackLatency), receive: summarize(tracker.receiveLatency) },

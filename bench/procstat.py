@@ -33,11 +33,11 @@ def _tree(pid: int) -> list[int]:
     return pids
 
 
-def sample(pid: int) -> Sample:
-    """Read one sample of `pid` and its descendants, summed."""
+def sample(*pids: int) -> Sample:
+    """Read one sample of these processes and their descendants, summed."""
     cpu = 0.0
     rss = 0
-    for member in _tree(pid):
+    for member in (member for pid in pids for member in _tree(pid)):
         try:
             with open(f"/proc/{member}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
@@ -52,10 +52,10 @@ def sample(pid: int) -> Sample:
 
 
 class PeakRss:
-    """Samples a process's RSS in a thread so a window's peak is known."""
+    """Samples the processes' summed RSS in a thread so a window's peak is known."""
 
-    def __init__(self, pid: int, interval: float = 0.2) -> None:
-        self._pid = pid
+    def __init__(self, *pids: int, interval: float = 0.2) -> None:
+        self._pids = pids
         self._interval = interval
         self._peak = 0
         self._stop = threading.Event()
@@ -81,7 +81,7 @@ class PeakRss:
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self._peak = max(self._peak, sample(self._pid).rss_bytes)
+                self._peak = max(self._peak, sample(*self._pids).rss_bytes)
             except OSError:
                 return
             self._stop.wait(self._interval)

@@ -6,6 +6,9 @@ from typing import Any
 
 Result = dict[str, Any]
 
+# Workload (e)'s two processes behind Redis; its one-process reference is "pipechat".
+SCALE_OUT = "pipechat-x2"
+
 COLUMNS = [
     ("wl", lambda r: r["workload"]),
     ("target", lambda r: r["target"]),
@@ -15,6 +18,7 @@ COLUMNS = [
     ("deliv recv", lambda r: r.get("deliveriesReceived")),
     ("lost", lambda r: r.get("lost")),
     ("dup", lambda r: r.get("duplicates")),
+    ("reord", lambda r: r.get("reordered")),
     ("msg/s", lambda r: r.get("messagesPerSecond")),
     ("deliv/s", lambda r: r.get("deliveriesPerSecond")),
     ("recv p50", lambda r: _lat(r, "receive", "p50")),
@@ -49,7 +53,8 @@ def _cell(value: Any) -> str:
 
 
 def table(results: list[Result]) -> str:
-    """Results as an aligned text table, with a ratio row under each pipechat/baseline pair."""
+    """Results as an aligned text table, with a ratio row under each pipechat/baseline pair
+    and under each two-processes/one-process pair of (e)."""
     rows = [[name for name, _ in COLUMNS]]
     by_workload: dict[str, dict[str, Result]] = {}
     for result in results:
@@ -58,19 +63,21 @@ def table(results: list[Result]) -> str:
         pair = by_workload[result["workload"]]
         if "baseline" in pair and "pipechat" in pair and result["target"] == "baseline":
             rows.append(ratio_row(pair["pipechat"], pair["baseline"]))
+        if SCALE_OUT in pair and "pipechat" in pair and result["target"] == SCALE_OUT:
+            rows.append(ratio_row(pair[SCALE_OUT], pair["pipechat"], "x2/x1"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
     return "\n".join("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True))
                      for row in rows)
 
 
-def ratio_row(ours: Result, base: Result) -> list[str]:
-    """pipechat / baseline for the throughput, latency and memory columns."""
+def ratio_row(ours: Result, base: Result, label: str = "ratio") -> list[str]:
+    """ours / base (pipechat / baseline) for the throughput, latency and memory columns."""
     row = []
     for name, get in COLUMNS:
         if name == "wl":
             row.append(ours["workload"])
         elif name == "target":
-            row.append("ratio")
+            row.append(label)
         elif name in RATIO_KEYS and get(ours) and get(base):
             row.append(f"{get(ours) / get(base):.2f}x")
         else:
@@ -89,8 +96,9 @@ def ratios(ours: Result, base: Result) -> dict[str, float | None]:
 
 
 def check_targets(results: list[Result]) -> list[tuple[str, bool, str]]:
-    """Issue 5's targets for what was run: (target, met, figures)."""
+    """Issue 5's targets for what was run: (target, met, figures); (e) has its own."""
     checks = []
+    results = [r for r in results if not _scale_out(r)]
     ours = {r["workload"]: r for r in results if r["target"] == "pipechat"}
     base = {r["workload"]: r for r in results if r["target"] == "baseline"}
     for result in results:
@@ -123,6 +131,44 @@ def check_targets(results: list[Result]) -> list[tuple[str, bool, str]]:
                        f"{p50} ms"))
         checks.append(("(d) send->receive p99 <= 50 ms", p99 is not None and p99 <= 50,
                        f"{p99} ms"))
+    return checks
+
+
+def _scale_out(result: Result) -> bool:
+    return str(result["workload"]).startswith("e.")
+
+
+def check_scale_out(results: list[Result]) -> list[tuple[str, bool, str]]:
+    """Issue 12's targets for (e): two processes behind Redis against one, in the same run."""
+    checks = []
+    one = {r["workload"]: r for r in results if _scale_out(r) and r["target"] == "pipechat"}
+    two = {r["workload"]: r for r in results if _scale_out(r) and r["target"] == SCALE_OUT}
+    for result in (r for r in results if _scale_out(r)):
+        clean = (result.get("lost") == 0 and result.get("duplicates") == 0
+                 and not result.get("errors"))
+        checks.append((f"({result['workload']}) {result['target']}: zero loss and duplicates",
+                       bool(clean), f"{_loss_text(result)}, out of order "
+                                    f"{result.get('reordered')}"))
+    if "e.b" in one and "e.b" in two:
+        rate1, rate2 = one["e.b"].get("messagesPerSecond"), two["e.b"].get("messagesPerSecond")
+        checks.append(("(e.b) two processes: saved msg/s >= one process's",
+                       bool(rate1 and rate2 and rate2 >= rate1), f"{rate2} vs {rate1} msg/s"))
+        p50_1 = _lat(one["e.b"], "receive", "p50")
+        p50_2 = _lat(two["e.b"], "receive", "p50")
+        checks.append(("(e.b) two processes: send->receive p50 <= 2x one process's",
+                       bool(p50_1 and p50_2 is not None and p50_2 <= 2 * p50_1),
+                       f"{p50_2} vs {p50_1} ms"))
+    if "e.d" in two:
+        p99 = _lat(two["e.d"], "receive", "p99")
+        checks.append(("(e.d) two processes: send->receive p99 <= 50 ms",
+                       p99 is not None and p99 <= 50, f"{p99} ms"))
+    for name in sorted(set(one) & set(two)):
+        cpu1 = one[name]["server"].get("cpuMicrosPerDelivery")
+        cpu2 = two[name]["server"].get("cpuMicrosPerDelivery")
+        checks.append((f"({name}) two processes: server CPU per delivery <= 1.3x one process's",
+                       bool(cpu1 and cpu2 and cpu2 <= 1.3 * cpu1),
+                       f"{cpu2} vs {cpu1} us"
+                       + (f" ({cpu2 / cpu1:.2f}x)" if cpu1 and cpu2 else "")))
     return checks
 
 

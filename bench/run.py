@@ -4,10 +4,11 @@
     .venv/bin/python bench/run.py --baseline           # ... plus python-socketio defaults, ratios
     .venv/bin/python bench/run.py --database postgresql://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/run.py --workloads a,b --scale 0.1   # a quick look
+    .venv/bin/python bench/run.py --workloads e --database postgresql://...  # 1 vs 2 processes
 
 Prints progress on stderr, one JSON object per workload and target on stdout (lines starting
-with `{`), then a table and the targets of issue 5. Exit status 1 when a run lost, duplicated
-or failed anything.
+with `{`), then a table and the targets of issue 5 ((a)-(d)) and issue 12 ((e)). Exit status 1
+when a run lost, duplicated or failed anything.
 """
 
 from __future__ import annotations
@@ -26,10 +27,14 @@ from typing import Any
 
 import procstat
 import report
-from servers import BENCH_DIR, Server
-from workloads import Workload, build
+from deployment import Deployment
+from servers import BENCH_DIR
+from workloads import Workload, build, scale_out
 
 Result = dict[str, Any]
+
+# (e)'s Redis when neither --scale-out-redis nor --redis is given.
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
 
 
 def ensure_node_modules() -> None:
@@ -58,15 +63,16 @@ def stop_profiler(profiler: subprocess.Popen[bytes] | None) -> None:
         profiler.wait(30)
 
 
-def drive(server: Server, spec: dict[str, Any], timeout: float,
+def drive(deployment: Deployment, spec: dict[str, Any], timeout: float,
           profile: Path | None = None) -> tuple[Result, dict[str, Any]]:
-    """Run the load generator against `server`; returns its result and the server's figures."""
-    assert server.process is not None
-    pid = server.process.pid
-    profiler: subprocess.Popen[bytes] | None = None
+    """Run the load generator against `deployment`; returns its result and the servers' figures
+    (CPU and memory summed over the server processes)."""
+    pids = deployment.pids
+    profilers: list[subprocess.Popen[bytes]] = []
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as spec_file:
         json.dump(spec, spec_file)
     marks: dict[str, procstat.Sample] = {}
+    apart: dict[str, list[procstat.Sample]] = {}
     result: Result | None = None
     # BENCH_NODE_FLAGS, e.g. "--cpu-prof --cpu-prof-dir=/tmp/p", profiles the load generator.
     node_flags = os.environ.get("BENCH_NODE_FLAGS", "").split()
@@ -74,7 +80,7 @@ def drive(server: Server, spec: dict[str, Any], timeout: float,
                             cwd=BENCH_DIR, stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + timeout
     try:
-        with procstat.PeakRss(pid) as peak:
+        with procstat.PeakRss(*pids) as peak:
             assert node.stdout is not None
             for line in node.stdout:
                 event = json.loads(line)
@@ -82,11 +88,15 @@ def drive(server: Server, spec: dict[str, Any], timeout: float,
                 if kind == "start":
                     peak.reset()
                     if profile is not None:
-                        profiler = start_profiler(pid, profile)
+                        profilers = [start_profiler(pid, _numbered(profile, i, len(pids)))
+                                     for i, pid in enumerate(pids)]
                 if kind == "end":
-                    stop_profiler(profiler)
+                    for profiler in profilers:
+                        stop_profiler(profiler)
                 if kind in ("start", "connected", "held", "end"):
-                    marks[kind] = procstat.sample(pid)
+                    marks[kind] = procstat.sample(*pids)
+                    if kind in ("start", "end") and len(pids) > 1:
+                        apart[kind] = [procstat.sample(pid) for pid in pids]
                 elif kind == "result":
                     result = event["result"]
                 elif kind == "error":
@@ -95,7 +105,8 @@ def drive(server: Server, spec: dict[str, Any], timeout: float,
                     raise TimeoutError("load generator ran past --timeout")
             peak_bytes = peak.peak
     finally:
-        stop_profiler(profiler)
+        for profiler in profilers:
+            stop_profiler(profiler)
         if node.poll() is None:
             node.kill()
         node.wait()
@@ -104,6 +115,10 @@ def drive(server: Server, spec: dict[str, Any], timeout: float,
         raise RuntimeError(f"load generator exited with {node.returncode} and no result")
     figures: dict[str, Any] = procstat.window(marks["start"], marks["end"])
     figures["rssPeakMiB"] = round(peak_bytes / 2**20, 1)
+    if apart:
+        figures["cpuSecondsPerProcess"] = [
+            round(end.cpu_seconds - start.cpu_seconds, 3)
+            for start, end in zip(apart["start"], apart["end"], strict=True)]
     if "held" in marks and result.get("connected"):
         grown = marks["held"].rss_bytes - marks["start"].rss_bytes
         result["memoryPerConnectionKiB"] = round(grown / result["connected"] / 1024, 2)
@@ -111,38 +126,46 @@ def drive(server: Server, spec: dict[str, Any], timeout: float,
     return result, figures
 
 
-def run_one(target: str, workload: Workload, args: argparse.Namespace) -> Result:
-    """One workload against a fresh server of `target`; the server is stopped afterwards."""
-    postgres = args.database if target == "pipechat" and args.database else None
-    env = {"PIPECHAT_REDIS_URL": args.redis,
-           "PIPECHAT_REDIS_CHANNEL": f"bench-{time.time_ns()}"} if args.redis else {}
-    server = Server(target, postgres_admin_url=postgres, extra_env=env,
-                    http_server=args.server if target == "pipechat" else "uvicorn")
-    print(f"== ({workload.name}) {workload.title} -- {target}"
-          f"{' on ' + ('postgresql' if postgres else 'sqlite') if target == 'pipechat' else ''}",
-          file=sys.stderr)
+def _numbered(path: Path, index: int, count: int) -> Path:
+    """`path` itself for one process; `name-<index>.txt` for each of several."""
+    return path if count == 1 else path.with_name(f"{path.stem}-{index}{path.suffix}")
+
+
+def run_one(target: str, workload: Workload, args: argparse.Namespace,
+            processes: int = 1) -> Result:
+    """One workload against fresh servers of `target` (`processes` of them behind Redis when
+    more than one); the servers are stopped afterwards."""
+    pipechat = target != "baseline"
+    redis = args.redis if processes == 1 else (args.scale_out_redis or args.redis
+                                               or DEFAULT_REDIS)
+    deployment = Deployment("pipechat" if pipechat else "baseline", processes,
+                            http_server=args.server if pipechat else "uvicorn",
+                            postgres_admin_url=args.database if pipechat else None,
+                            redis_url=redis if pipechat else None)
+    where = f" on {deployment.database}" if pipechat else ""
+    shared = " (one SQLite file shared by the processes)" if (
+        processes > 1 and deployment.database == "sqlite") else ""
+    print(f"== ({workload.name}) {workload.title} -- {target}{where}{shared}", file=sys.stderr)
     try:
-        server.start()
+        deployment.start()
         started = time.monotonic()
-        users = server.make_users(workload.users, prefix=f"b{workload.name}")
+        users = deployment.make_users(workload.users,
+                                      prefix=f"b{workload.name.replace('.', '')}")
         print(f"  {len(users)} users ready in {time.monotonic() - started:.1f} s", file=sys.stderr)
-        spec = workload.spec | {"url": server.url,
+        spec = workload.spec | {"url": deployment.urls[0], "urls": deployment.urls,
                                 "users": [{"id": u.id, "token": u.token} for u in users]}
         profile = (args.profile / f"{workload.name}-{target}.txt") if args.profile else None
-        loadgen, figures = drive(server, spec, args.timeout, profile)
-        saved = server.count_saved(loadgen.get("chatIds", []))
-        figures |= server.commit_figures()
+        loadgen, figures = drive(deployment, spec, args.timeout, profile)
+        saved = deployment.count_saved(loadgen.get("chatIds", []))
+        figures |= deployment.commit_figures()
     except BaseException:
-        print(server.log_tail(), file=sys.stderr)
+        print(deployment.log_tail(), file=sys.stderr)
         raise
     finally:
-        server.stop()
-        if not args.keep:
-            shutil.rmtree(server.workdir, ignore_errors=True)
+        deployment.stop(keep=args.keep)
     result: Result = {"workload": workload.name, "title": workload.title, "target": target,
-                      "kind": workload.spec["kind"],
-                      "database": None if target == "baseline" else ("postgresql" if postgres
-                                                                      else "sqlite")}
+                      "kind": workload.spec["kind"], "database": deployment.database,
+                      "processes": processes, "redis": bool(deployment.redis_url)}
     result |= loadgen
     result["saved"] = saved
     result["server"] = figures
@@ -150,14 +173,17 @@ def run_one(target: str, workload: Workload, args: argparse.Namespace) -> Result
         # CPU per delivery compares runs on a busy machine better than rates do.
         figures["cpuMicrosPerDelivery"] = round(
             1e6 * figures["cpuSeconds"] / result["deliveriesReceived"], 1)
-    result["errors"] = _errors(result)
+    # Across processes a room's messages may arrive out of id order: a figure, not an error.
+    result["errors"] = _errors(result, reorder_is_error=processes == 1)
     return result
 
 
-def _errors(result: Result) -> dict[str, Any]:
+def _errors(result: Result, reorder_is_error: bool = True) -> dict[str, Any]:
     errors: dict[str, Any] = {}
     for key in ("ackTimeouts", "unexpected", "reordered", "corrupted", "duplicateIds",
                 "connectErrors", "disconnectsWhileHeld"):
+        if key == "reordered" and not reorder_is_error:
+            continue
         if result.get(key):
             errors[key] = result[key]
     if result.get("ackErrors"):
@@ -170,12 +196,18 @@ def _errors(result: Result) -> dict[str, Any]:
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workloads", default="a,b,c,d", help="comma-separated, from a,b,c,d")
+    parser.add_argument("--workloads", default="a,b,c,d",
+                        help="comma-separated, from a,b,c,d,e; e is (a), (b), (d) on one process "
+                        "and on two behind Redis, side by side")
     parser.add_argument("--database", help="postgresql://user@host:port/db; a fresh database is "
                         "created on that server for each workload and dropped afterwards")
     parser.add_argument("--server", choices=["uvicorn", "granian"], default="uvicorn",
                         help="HTTP server for pipechat: `pipechat serve` (uvicorn) or granian")
-    parser.add_argument("--redis", help="run the server with this PIPECHAT_REDIS_URL")
+    parser.add_argument("--redis", help="run the server with this PIPECHAT_REDIS_URL (one "
+                        "process, (e)'s one-process runs included)")
+    parser.add_argument("--scale-out-redis", help="PIPECHAT_REDIS_URL of (e)'s two processes "
+                        f"(default: --redis, else {DEFAULT_REDIS}); each run has a fresh "
+                        "PIPECHAT_REDIS_CHANNEL")
     parser.add_argument("--baseline", action="store_true",
                         help="also run python-socketio + uvicorn at defaults, no DB; show ratios")
     parser.add_argument("--baseline-only", action="store_true",
@@ -196,6 +228,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def run_workload(name: str, targets: list[str], args: argparse.Namespace) -> list[Result]:
+    """One workload of the command line against each target; (e) is (a), (b), (d) on one
+    process and then on two behind Redis. Prints each result's JSON line."""
+    if name == "e":
+        pairs = [(workload, [("pipechat", 1), (report.SCALE_OUT, 2)])
+                 for workload in scale_out(args.scale, args.rate, args.seconds, args.rooms,
+                                           args.members)]
+    else:
+        workload = build(name, args.scale, args.connections, args.hold, args.rate,
+                         args.seconds, args.rooms, args.members)
+        pairs = [(workload, [(target, 1) for target in targets])]
+    results: list[Result] = []
+    for workload, runs in pairs:
+        pair = {target: run_one(target, workload, args, processes)
+                for target, processes in runs}
+        if "baseline" in pair and "pipechat" in pair:
+            pair["pipechat"]["ratioToBaseline"] = report.ratios(pair["pipechat"],
+                                                                pair["baseline"])
+        if report.SCALE_OUT in pair:
+            pair[report.SCALE_OUT]["ratioToOneProcess"] = report.ratios(pair[report.SCALE_OUT],
+                                                                        pair["pipechat"])
+        for result in pair.values():
+            print(json.dumps(result), flush=True)
+        results.extend(pair.values())
+    return results
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the selected workloads, print JSON lines, the table and the targets."""
     args = parse_args(argv)
@@ -205,26 +264,20 @@ def main(argv: list[str] | None = None) -> int:
         targets = ["baseline"]
     results: list[Result] = []
     for name in args.workloads.split(","):
-        workload = build(name.strip(), args.scale, args.connections, args.hold, args.rate,
-                         args.seconds, args.rooms, args.members)
-        pair: dict[str, Result] = {}
-        for target in targets:
-            pair[target] = run_one(target, workload, args)
-            results.append(pair[target])
-        if len(pair) == 2:
-            pair["pipechat"]["ratioToBaseline"] = report.ratios(pair["pipechat"],
-                                                                pair["baseline"])
-        for result in pair.values():
-            print(json.dumps(result), flush=True)
+        results.extend(run_workload(name.strip(), targets, args))
     print("\n" + report.table(results))
-    checks = report.check_targets(results)
-    print("\ntargets (issue 5):")
-    for name, met, figures in checks:
-        print(f"  [{'met' if met else 'NOT met'}] {name}: {figures}")
+    checks = [(5, *check) for check in report.check_targets(results)]
+    checks += [(12, *check) for check in report.check_scale_out(results)]
+    for issue in (5, 12):
+        if any(number == issue for number, *_ in checks):
+            print(f"\ntargets (issue {issue}):")
+        for name, met, figures in (check[1:] for check in checks if check[0] == issue):
+            print(f"  [{'met' if met else 'NOT met'}] {name}: {figures}")
     if args.json:
         args.json.write_text(json.dumps({"results": results, "targets": [
-            {"target": n, "met": m, "figures": f} for n, m, f in checks]}, indent=2))
-    clean = all(met for name, met, _ in checks if "zero loss" in name)
+            {"issue": i, "target": n, "met": m, "figures": f} for i, n, m, f in checks]},
+            indent=2))
+    clean = all(met for _, name, met, _ in checks if "zero loss" in name)
     return 0 if clean else 1
 
 

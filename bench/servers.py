@@ -39,6 +39,8 @@ BENCH_SERVER_ENV = {
     "PIPECHAT_ARGON2_MEMORY_KIB": "1024",
     "PIPECHAT_ACCESS_TOKEN_TTL_SECONDS": "7200",
     "PIPECHAT_LOG_LEVEL": "WARNING",
+    # The log file keeps the format it always had, whatever `auto` would pick.
+    "PIPECHAT_LOG_FORMAT": "json",
 }
 
 
@@ -90,6 +92,8 @@ class Server:
     kind: str  # "pipechat" or "baseline"
     http_server: str = "uvicorn"  # or "granian" (pipechat only)
     postgres_admin_url: str | None = None
+    # Another server's database (PostgreSQL or SQLite file): used as is, neither made nor dropped.
+    shared_database_url: str | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
@@ -112,7 +116,9 @@ class Server:
         if self.kind == "baseline":
             return [sys.executable, str(BENCH_DIR / "baseline_server.py"), "--port",
                     str(self.port)], env
-        if self.postgres_admin_url:
+        if self.shared_database_url:
+            self.database_url = self.shared_database_url
+        elif self.postgres_admin_url:
             self._pg_name = f"pipechat_bench_{secrets.token_hex(6)}"
             asyncio.run(_pg_execute(self.postgres_admin_url, f"CREATE DATABASE {self._pg_name}"))
             self.database_url = _pg_admin_dsn(self.postgres_admin_url, self._pg_name)
@@ -174,8 +180,8 @@ class Server:
                                     f"DROP DATABASE IF EXISTS {self._pg_name} WITH (FORCE)"))
             self._pg_name = None
 
-    def commit_figures(self) -> dict[str, float]:
-        """Group-commit figures from `/metrics`: mean batch size and time, mean send->commit."""
+    def commit_sums(self) -> dict[str, float]:
+        """The group-commit counters and sums from `/metrics` (none for the baseline)."""
         if self.kind == "baseline":
             return {}
         try:
@@ -188,15 +194,7 @@ class Server:
             name, _, value = line.partition(" ")
             if name.startswith(("pipechat_commit_batch_s", "pipechat_send_commit_seconds_")):
                 values[name] = float(value)
-        batches = values.get("pipechat_commit_batch_size_count", 0)
-        sent = values.get("pipechat_send_commit_seconds_count", 0)
-        if not batches or not sent:
-            return {}
-        return {"commitBatchMean": round(values["pipechat_commit_batch_size_sum"] / batches, 1),
-                "commitBatchMeanMs": round(
-                    1000 * values["pipechat_commit_batch_seconds_sum"] / batches, 2),
-                "sendToCommitMeanMs": round(
-                    1000 * values["pipechat_send_commit_seconds_sum"] / sent, 2)}
+        return values
 
     def count_saved(self, chat_ids: list[int]) -> int | None:
         """Rows in `messages` for these chats (None for the baseline, which saves nothing)."""
@@ -235,3 +233,20 @@ def _subject(token: str) -> int:
     padded = payload + "=" * (-len(payload) % 4)
     claims: dict[str, Any] = json.loads(base64.urlsafe_b64decode(padded))
     return int(claims["sub"])
+
+
+def commit_figures(sums: list[dict[str, float]]) -> dict[str, float]:
+    """Mean batch size and time, mean send->commit, over the servers' `commit_sums`."""
+    values: dict[str, float] = {}
+    for server_sums in sums:
+        for name, value in server_sums.items():
+            values[name] = values.get(name, 0) + value
+    batches = values.get("pipechat_commit_batch_size_count", 0)
+    sent = values.get("pipechat_send_commit_seconds_count", 0)
+    if not batches or not sent:
+        return {}
+    return {"commitBatchMean": round(values["pipechat_commit_batch_size_sum"] / batches, 1),
+            "commitBatchMeanMs": round(
+                1000 * values["pipechat_commit_batch_seconds_sum"] / batches, 2),
+            "sendToCommitMeanMs": round(
+                1000 * values["pipechat_send_commit_seconds_sum"] / sent, 2)}

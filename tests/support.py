@@ -208,7 +208,11 @@ async def register(api: httpx.AsyncClient, nickname: str | None = None) -> Accou
 
 
 async def create_chat(api: httpx.AsyncClient, owner: Account, *others: Account) -> dict[str, Any]:
-    """A chat of `owner` and `others`, made through `POST /chats`."""
+    """A chat of `owner` and `others`, made through `POST /chats`.
+
+    A chat needs someone besides its owner: without `others`, a new user is registered as one.
+    """
+    others = others or (await register(api),)
     response = await api.post("/chats", json={"userIds": [o.id for o in others]},
                               headers=owner.bearer)
     assert response.status_code == 201, response.text
@@ -236,7 +240,8 @@ class ServerProcess:
                  log_path: Path | None = None) -> None:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **env}
+        # Tests read these logs as JSON lines, whatever `auto` would pick.
+        self.env = {**os.environ, "PIPECHAT_LOG_FORMAT": "json", **env}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 

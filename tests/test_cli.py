@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import httpx
 
-from support import PASSWORD, POSTGRES_URL, ServerProcess, basic, need_service
+from realtime.peers import Peer
+from support import PASSWORD, POSTGRES_URL, ServerProcess, basic, free_port, need_service
 
 
 def run_cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -79,12 +83,83 @@ def test_migrate_and_user_create(tmp_path: Path) -> None:
     migrated = run_cli("migrate", env=env)
     assert migrated.returncode == 0, migrated.stderr
     created = run_cli("user", "create", "--nickname", "root", "--email", "root@example.com",
-                      "--password", PASSWORD, "--admin", env=env)
+                      "--password", PASSWORD, env=env)
     assert created.returncode == 0, created.stderr
     assert created.stdout.strip() == "created user 1"
+    # Only the answer: no log lines of the migrations it checked first.
+    assert created.stderr == "" and migrated.stderr == ""
     duplicate = run_cli("user", "create", "--nickname", "root", "--email", "r2@example.com",
                         "--password", PASSWORD, env=env)
     assert duplicate.returncode == 1 and "nickname" in duplicate.stderr
+    # ADMIN grants nothing, so there is no flag that gives it.
+    admin = run_cli("user", "create", "--nickname", "boss", "--email", "boss@example.com",
+                    "--password", PASSWORD, "--admin", env=env)
+    assert admin.returncode == 2 and "unrecognized arguments: --admin" in admin.stderr
     invalid = run_cli("user", "create", "--nickname", "x", "--email", "nope",
                       "--password", PASSWORD, env=env)
     assert invalid.returncode == 2 and "email" in invalid.stderr
+
+
+class Terminal:
+    """A pseudo-terminal for a child's stderr, read on a thread so the child never blocks."""
+
+    def __init__(self) -> None:
+        self.leader, self.follower = os.openpty()
+        self.output = bytearray()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.leader, 65536)
+            except OSError:  # the last writer closed the terminal
+                return
+            if not chunk:
+                return
+            self.output += chunk
+
+    def close(self) -> str:
+        """Everything written, once the child has exited."""
+        os.close(self.follower)
+        self._reader.join(10)
+        os.close(self.leader)
+        return self.output.decode(errors="replace").replace("\r\n", "\n")
+
+
+async def connect_and_leave(url: str, token: str) -> None:
+    peer = await Peer().connect(url, token)
+    await peer.close()
+
+
+def test_serve_on_a_terminal_logs_readable_lines_and_none_per_connect(tmp_path: Path) -> None:
+    env = {**os.environ, "PIPECHAT_DATA_DIR": str(tmp_path), "PIPECHAT_ARGON2_MEMORY_KIB": "1024"}
+    env.pop("PIPECHAT_LOG_FORMAT", None)
+    port = free_port()
+    terminal = Terminal()
+    process = subprocess.Popen([sys.executable, "-m", "pipechat.cli", "serve", "--port",
+                                str(port)], env=env, stdout=terminal.follower,
+                               stderr=terminal.follower)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        body = {"nickname": "tty", "email": "tty@example.com", "password": PASSWORD}
+        token = httpx.post(f"{url}/auth/register/email", json=body).json()["accessToken"]
+        asyncio.run(connect_and_leave(url, token))
+    finally:
+        process.terminate()
+        process.wait(15)
+    lines = terminal.close().splitlines()
+    assert any(" INFO    uvicorn.error: Application startup complete." in line
+               for line in lines), lines
+    assert any(" INFO    alembic.runtime.migration: Running upgrade" in line for line in lines)
+    assert not [line for line in lines if line.startswith("{")]
+    # A socket that comes and goes leaves no line at INFO.
+    assert not [line for line in lines if "WebSocket" in line or "socket connected" in line]
+    assert not [line for line in lines if "Context impl" in line]

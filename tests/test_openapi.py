@@ -82,8 +82,8 @@ def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget
                            log_path=data_dir / "server.log").start()
     try:
         user_id, headers = _register(server.url, "fuzzer")
-        _register(server.url, "friend")
-        chat = httpx.post(f"{server.url}/chats", json={"userIds": []}, headers=headers)
+        friend_id, _ = _register(server.url, "friend")
+        chat = httpx.post(f"{server.url}/chats", json={"userIds": [friend_id]}, headers=headers)
         assert chat.status_code == 201, chat.text
         asyncio.run(_write_history(database_url, chat.json()["id"], user_id))
         yield FuzzTarget(server.url, headers, chat.json()["id"])

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -29,10 +30,11 @@ from pipechat.metrics import ERRORS
 from pipechat.middleware import AllowedHostsMiddleware, BodyLimitMiddleware
 from pipechat.realtime.gateway import Gateway, build_gateway
 from pipechat.users.router import router as users_router
-from pipechat.web.router import install_web
+from pipechat.web.router import FAVICON_PATH, install_web
 
 log = logging.getLogger("pipechat")
 
+DOCS_ASSETS_PATH = "/docs-assets"
 _CODE_BY_STATUS = {404: ErrorCode.NOT_FOUND, 405: ErrorCode.METHOD_NOT_ALLOWED,
                    401: ErrorCode.UNAUTHENTICATED}
 
@@ -105,11 +107,14 @@ def create_fastapi(context: AppContext, gateway: Gateway | None = None) -> FastA
             await context.limits.close()
 
     settings = context.settings
-    app = FastAPI(title="pipechat", version="0.1.0", lifespan=lifespan,
-                  description="A Socket.IO chat server; see the README for the protocol.",
-                  # What the guards below may answer on any route.
-                  responses=error_responses(HTTPStatus.BAD_REQUEST,
-                                            HTTPStatus.REQUEST_ENTITY_TOO_LARGE))
+    # FastAPI with /docs and /redoc whose Swagger UI and ReDoc files come from the installed
+    # fastapi-offline package, not a CDN: the API docs work where the browser has no internet.
+    app = FastAPIOffline(title="pipechat", version="0.1.0", lifespan=lifespan,
+                         description="A Socket.IO chat server; see the README for the protocol.",
+                         static_url=DOCS_ASSETS_PATH, favicon_url=FAVICON_PATH,
+                         # What the guards below may answer on any route.
+                         responses=error_responses(HTTPStatus.BAD_REQUEST,
+                                                   HTTPStatus.REQUEST_ENTITY_TOO_LARGE))
     app.state.context = context
     # Added first, so it runs inside CORS (its 413 carries CORS headers) and the host check.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_request_bytes)

@@ -112,7 +112,6 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _user_create(settings: Settings, args: argparse.Namespace) -> int:
-    from pipechat.users.models import Role
     from pipechat.users.schemas import UserCreate
     from pipechat.users.service import do_create_user
 
@@ -125,8 +124,7 @@ def _user_create(settings: Settings, args: argparse.Namespace) -> int:
         await apply_migrations(settings.async_database_url)
         context = AppContext.from_settings(settings)
         try:
-            user = await do_create_user(context.db, context.passwords, data,
-                                        Role.ADMIN if args.admin else Role.USER)
+            user = await do_create_user(context.db, context.passwords, data)
         finally:
             await context.db.dispose()
         return user.id
@@ -151,7 +149,6 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--nickname", required=True)
     create.add_argument("--email", required=True)
     create.add_argument("--password", help="default: PIPECHAT_NEW_USER_PASSWORD or a prompt")
-    create.add_argument("--admin", action="store_true", help="give the ADMIN role")
     create.set_defaults(handler=_user_create)
     return parser
 
@@ -161,7 +158,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings()
-        configure_logging(settings.log_level)
+        # Only `serve` reports its migrations; other commands print just their answer.
+        configure_logging(settings.log_level, settings.log_format,
+                          quiet_migrations=args.handler is not _serve)
         settings.resolve_jwt_secret()
         handler = args.handler
         return int(handler(settings, args))

@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # auto: readable lines when stderr is a terminal, JSON lines otherwise.
+    log_format: Literal["auto", "text", "json"] = "auto"
     host: str = "127.0.0.1"
     port: int = 8000
     socketio_client_dir: Path | None = None

@@ -1,4 +1,4 @@
-"""Structured logging: one JSON object per line, never message texts or tokens."""
+"""Logging: readable lines on a terminal, JSON lines otherwise; never message texts or tokens."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import logging
 import sys
 import traceback
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import orjson
+
+LogFormat = Literal["auto", "text", "json"]
 
 # Attributes every LogRecord has; anything else was passed through `extra=` and is a field.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
@@ -51,13 +53,70 @@ def describe_error(exc: BaseException) -> dict[str, str]:
     return fields
 
 
-def configure_logging(level: str) -> None:
-    """Send every logger's records to stderr as JSON lines at `level`."""
+class TextLineFormatter(logging.Formatter):
+    """One readable line per record: local time, level, logger, event, then `key=value` fields.
+
+    A stack (from `describe_error`) or an exception follows on indented lines.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {k: v for k, v in vars(record).items() if k not in _STANDARD}
+        stack = fields.pop("stack", None)
+        when = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        line = f"{when} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        if fields:
+            line += "  " + " ".join(f"{key}={value}" for key, value in fields.items())
+        trailer = stack or (self.formatException(record.exc_info) if record.exc_info else "")
+        if trailer:
+            line += "\n" + "\n".join(f"    {part}" for part in str(trailer).rstrip().splitlines())
+        return line
+
+
+# Routine lines other libraries log at INFO, by logger and message template: uvicorn's one per
+# accepted WebSocket (a busy server's noise), Alembic's preamble before every migration check.
+_ROUTINE = {
+    ("uvicorn.error", '%s - "WebSocket %s" [accepted]'),
+    ("alembic.runtime.migration", "Context impl %s."),
+    ("alembic.runtime.migration", "Will assume %s DDL."),
+}
+
+
+class RoutineLines(logging.Filter):
+    """Moves the `_ROUTINE` lines to DEBUG, then drops what is below the configured level.
+
+    Matched by template: should a library change it, the line simply stays at INFO.
+    """
+
+    def __init__(self, level: int) -> None:
+        super().__init__()
+        self.level = level
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if (record.name, record.msg) in _ROUTINE:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return record.levelno >= self.level
+
+
+def pick_formatter(log_format: LogFormat, stream: Any) -> logging.Formatter:
+    """`auto`: readable text on a terminal, JSON lines for files, pipes and log collectors."""
+    if log_format == "auto":
+        log_format = "text" if getattr(stream, "isatty", lambda: False)() else "json"
+    return TextLineFormatter() if log_format == "text" else JsonLineFormatter()
+
+
+def configure_logging(level: str, log_format: LogFormat = "auto",
+                      quiet_migrations: bool = False) -> None:
+    """Send every logger's records to stderr at `level`, as text or JSON lines.
+
+    `quiet_migrations` keeps Alembic's INFO lines out of short commands' output.
+    """
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLineFormatter())
+    handler.setFormatter(pick_formatter(log_format, sys.stderr))
+    handler.addFilter(RoutineLines(logging.getLevelName(level)))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.getLogger("alembic").setLevel(logging.WARNING if quiet_migrations else logging.NOTSET)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         uvicorn_logger = logging.getLogger(name)
         uvicorn_logger.handlers[:] = []

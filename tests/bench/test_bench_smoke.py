@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from support import REDIS_URL, need_service
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -41,3 +43,47 @@ def test_bench_runs_without_loss_or_duplicates(tmp_path: Path) -> None:
     assert a["deliveriesExpected"] == 100 * 49  # 1 sender, 49 other members
     assert a["ratioToBaseline"]["deliv/s"] is not None
     assert "targets (issue 5):" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+def test_scale_out_workload_runs_two_processes_beside_one(tmp_path: Path) -> None:
+    redis_url = need_service("redis", REDIS_URL)
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are needed to run the socket.io-client load generator")
+    out = tmp_path / "bench.json"
+    command = [sys.executable, str(ROOT / "bench" / "run.py"), "--workloads", "e",
+               "--scale", "0.02", "--rate", "100", "--seconds", "10", "--rooms", "2",
+               "--members", "4", "--scale-out-redis", redis_url, "--json", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads(out.read_text())
+    results = {(r["workload"], r["target"]): r for r in report["results"]}
+    assert set(results) == {(w, t) for w in ("e.a", "e.b", "e.d")
+                            for t in ("pipechat", "pipechat-x2")}
+    for (workload, target), result in results.items():
+        assert result["errors"] == {}, (workload, target, result["errors"])
+        assert result["sent"] == result["acked"] == result["saved"] > 0
+        assert result["deliveriesReceived"] == result["deliveriesExpected"] > 0
+        assert result["lost"] == result["duplicates"] == 0
+        assert isinstance(result["reordered"], int)
+        assert result["deliveryTailSeconds"] >= 0
+        assert result["server"]["cpuMicrosPerDelivery"] > 0
+        if target == "pipechat":
+            assert (result["processes"], result["redis"]) == (1, False)
+            assert result["connectionsPerServer"] == [result["connections"]]
+            continue
+        assert (result["processes"], result["redis"]) == (2, True)
+        # Every room has members on both processes, so deliveries crossed Redis.
+        assert result["connectionsPerServer"] == [result["connections"] // 2] * 2
+        assert len(result["server"]["cpuSecondsPerProcess"]) == 2
+        assert result["ratioToOneProcess"]["us/deliv"] is not None
+    targets = {t["target"]: t for t in report["targets"] if t["issue"] == 12}
+    for name in ("(e.b) two processes: saved msg/s >= one process's",
+                 "(e.b) two processes: send->receive p50 <= 2x one process's",
+                 "(e.d) two processes: send->receive p99 <= 50 ms",
+                 "(e.a) two processes: server CPU per delivery <= 1.3x one process's",
+                 "(e.d) pipechat-x2: zero loss and duplicates"):
+        assert name in targets, name
+    assert targets["(e.d) pipechat-x2: zero loss and duplicates"]["met"] is True
+    assert "targets (issue 12):" in done.stdout

@@ -13,6 +13,7 @@ export const HERE = dirname(fileURLToPath(import.meta.url));
 export const REPO = resolve(HERE, "../..");
 export const ARTIFACTS = join(REPO, "test-artifacts");
 export const CLIENT_DIST = join(HERE, "node_modules/socket.io-client/dist");
+export const MAX_LENGTH = 200; // PIPECHAT_MESSAGE_MAX_LENGTH of the test servers
 export const PASSWORD = "correct horse battery";
 const CHROMIUM = process.env.PIPECHAT_TEST_CHROMIUM ?? "/usr/bin/chromium";
 
@@ -43,6 +44,7 @@ export async function startServer(name, env = {}) {
       PIPECHAT_ARGON2_MEMORY_KIB: "1024",
       // The test pages through more chats than one user may create per window by default.
       PIPECHAT_CHATS_PER_USER: "1000",
+      PIPECHAT_MESSAGE_MAX_LENGTH: String(MAX_LENGTH),
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -87,26 +89,40 @@ export async function launchChromium() {
 }
 
 /**
- * A phone-sized browser context that records uncaught page errors and every request that
- * leaves the test server (there must be none: the test machine has no internet).
+ * A browser context without internet: every request that does not go to the test server is
+ * refused and recorded (there must be none), as are uncaught page errors.
  */
-export async function phoneContext(browser, serverUrl) {
-  const context = await browser.newContext({ viewport: { width: 390, height: 780 } });
+export async function offlineContext(browser, serverUrl, options = {}) {
+  const context = await browser.newContext(options);
   const report = { pageErrors: [], foreignRequests: [] };
-  context.on("request", (request) => {
-    const url = request.url();
-    if (!url.startsWith(serverUrl) && !url.startsWith("data:")) report.foreignRequests.push(url);
+  const origin = new URL(serverUrl).origin;
+  await context.route((url) => url.origin !== origin, (route) => {
+    report.foreignRequests.push(route.request().url());
+    return route.abort("internetdisconnected");
+  });
+  await context.routeWebSocket((url) => url.origin !== origin.replace(/^http/, "ws"), (ws) => {
+    report.foreignRequests.push(ws.url());
+    ws.close({ code: 1011, reason: "no internet" });
   });
   context.on("page", (page) => page.on("pageerror", (error) => report.pageErrors.push(error)));
+  return { context, report };
+}
+
+/** A phone-sized context without internet whose Socket.IO link the test can cut. */
+export async function phoneContext(browser, serverUrl) {
+  const { context, report } = await offlineContext(browser, serverUrl,
+    { viewport: { width: 390, height: 780 } });
   return { context, report, link: await cuttableLink(context) };
 }
 
 /**
  * Routes the context's Socket.IO traffic through Playwright so a test can drop it:
- * `cut()` closes the open WebSockets and refuses new Socket.IO requests until `restore()`.
+ * `cut()` closes the open WebSockets and refuses new Socket.IO requests until `restore()`;
+ * `lose(text)` drops the WebSocket frames from the page that contain `text` (a lost packet).
  */
 async function cuttableLink(context) {
   let cut = false;
+  const lost = new Set();
   const open = new Set();
   await context.routeWebSocket(/\/socket\.io\//, (ws) => {
     if (cut) {
@@ -114,6 +130,9 @@ async function cuttableLink(context) {
       return;
     }
     const upstream = ws.connectToServer();
+    ws.onMessage((frame) => {
+      if (![...lost].some((text) => String(frame).includes(text))) upstream.send(frame);
+    });
     open.add([ws, upstream]);
   });
   await context.route(/\/socket\.io\//, (route) => (cut ? route.abort() : route.continue()));
@@ -127,6 +146,7 @@ async function cuttableLink(context) {
       open.clear();
     },
     restore() { cut = false; },
+    lose(text) { lost.add(text); },
   };
 }
 

@@ -92,6 +92,19 @@ async def test_create_chat_with_unknown_users_changes_nothing(api: httpx.AsyncCl
     assert await count_rows(server, Chat) == 0
 
 
+@pytest.mark.parametrize("others", [[], ["self"], ["self", "self"]])
+async def test_a_chat_with_only_yourself_is_refused(api: httpx.AsyncClient, server: LiveServer,
+                                                    others: list[str]) -> None:
+    owner = await register(api)
+    user_ids = [owner.id for _ in others]
+    response = await api.post("/chats", json={"userIds": user_ids}, headers=owner.bearer)
+    assert response.status_code == 400
+    error = response.json()
+    assert error["code"] == 103 and error["details"] == {"fields": ["userIds"]}
+    assert "besides yourself" in error["message"]
+    assert await count_rows(server, Chat) == 0
+
+
 @pytest.mark.parametrize("method,path", [("GET", "/chats"), ("POST", "/chats"),
                                          ("GET", "/chats/1")])
 async def test_chat_routes_need_an_access_token(api: httpx.AsyncClient, method: str,

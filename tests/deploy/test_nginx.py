@@ -182,7 +182,8 @@ async def test_js_client_through_nginx_survives_a_restart(database_url: str,
     env = server_env(database_url, tmp_path, PIPECHAT_REDIS_URL=redis_url,
                      PIPECHAT_REDIS_CHANNEL=f"nginx-{uuid.uuid4().hex}",
                      PIPECHAT_PUBLIC_BASE_URL=f"http://127.0.0.1:{public_port}",
-                     PIPECHAT_LOG_LEVEL="INFO")
+                     # uvicorn's line per accepted WebSocket, read below, is at DEBUG.
+                     PIPECHAT_LOG_LEVEL="DEBUG")
     moving, staying = (ServerProcess(env, log_path=logs / f"{name}.log")
                        for name in ("moving", "staying"))
     nginx = Nginx(nginx_binary, tmp_path / "nginx", [moving.port, staying.port], public_port)

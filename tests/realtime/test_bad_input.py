@@ -84,7 +84,7 @@ async def assert_usable(peer: Peer, chat: int) -> dict[str, Any]:
 async def test_bad_payloads_are_refused_with_the_right_code(
         connect: Connect, accounts: list[Account], server: LiveServer) -> None:
     peer = await connect(accounts[0])
-    chat = await make_chat(peer)
+    chat = await make_chat(peer, accounts[1].id)
     for payload, code, hint in BAD_SENDS:
         ack = await peer.call("send_message", with_chat(payload, chat))
         case = f"send_message {str(payload)[:60]!r}"
@@ -103,7 +103,7 @@ async def test_bad_payloads_are_refused_with_the_right_code(
 async def test_bad_input_without_ack_goes_to_exception(
         connect: Connect, accounts: list[Account], server: LiveServer) -> None:
     peer = await connect(accounts[0])
-    chat = await make_chat(peer)
+    chat = await make_chat(peer, accounts[1].id)
     await peer.emit("send_message", {"chatId": str(chat), "message": "x"})
     await peer.emit("send_message", {"chatId": chat, "message": "x", "authorId": 99})
     await peer.emit("send_message", {"chatId": chat, "message": b"\x00\x01"})
@@ -122,7 +122,7 @@ async def test_bad_input_without_ack_goes_to_exception(
 async def test_longest_allowed_message_is_stored(connect: Connect, accounts: list[Account],
                                                  server: LiveServer) -> None:
     peer = await connect(accounts[0])
-    chat = await make_chat(peer)
+    chat = await make_chat(peer, accounts[1].id)
     ack = await peer.call("send_message", {"chatId": chat, "message": "é" * 2000})
     assert ack["status"] == "ok" and len(ack["data"]["message"]) == 2000
     assert await count_rows(server, Message) == 1
@@ -132,7 +132,7 @@ async def test_longest_allowed_message_is_stored(connect: Connect, accounts: lis
 async def test_oversized_packet_is_cut_at_the_transport(
         connect: Connect, accounts: list[Account], server: LiveServer, transport: str) -> None:
     peer = await connect(accounts[0], [transport])
-    chat = await make_chat(peer)
+    chat = await make_chat(peer, accounts[1].id)
     await peer.emit("send_message", {"chatId": chat, "message": "x" * 70_000})
     await peer.next("disconnect")
     assert await count_rows(server, Message) == 0
@@ -147,11 +147,11 @@ async def test_rate_limit_refuses_without_dropping_the_connection(
                              rate_limit_per_second=0.001)
     async with live_server(settings) as server:
         async with httpx.AsyncClient(base_url=server.url) as api:
-            account = await register(api)
+            account, friend = await register(api), await register(api)
         peer = await Peer().connect(server.url, account.access_token)
         other = await Peer().connect(server.url, account.access_token)
         try:
-            chat = await make_chat(peer)
+            chat = await make_chat(peer, friend.id)
             for n in range(3):
                 ack = await peer.call("send_message", {"chatId": chat, "message": f"m{n}"})
                 assert ack["status"] == "ok"

@@ -44,7 +44,7 @@ async def test_auth_token_and_bearer_header_are_accepted(api: httpx.AsyncClient,
     try:
         assert by_auth.client.connected and by_header.client.connected
         # Both sockets joined the user's private room: both hear about a new chat.
-        ack = await by_auth.call("create_chat", {"userIds": []})
+        ack = await by_auth.call("create_chat", {"userIds": [(await register(api)).id]})
         assert ack["status"] == "ok"
         assert (await by_header.next("chat_created"))["id"] == ack["data"]["id"]
     finally:

@@ -59,7 +59,7 @@ async def test_create_chat_tells_every_socket_of_every_member(
     for peer in member_sockets:
         assert await peer.next("chat_created") == chat
     # A later chat of the outsider arrives first: it was never told about the first one.
-    own = await make_chat(outsider_socket)
+    own = await make_chat(outsider_socket, creator.id)
     assert own != chat["id"] and outsider_socket.backlog("chat_created") == 0
 
 
@@ -70,14 +70,26 @@ async def test_create_chat_with_unknown_users_creates_nothing(
     assert ack["status"] == "error" and ack["code"] == 102 and "4242" in ack["message"]
     assert await count_rows(server, Chat) == 0
     # The failure was reported once, through the ack: the next notification is the next chat.
-    created = await peer.call("create_chat", {"userIds": []})
+    created = await peer.call("create_chat", {"userIds": [accounts[1].id]})
     assert await peer.next("chat_created") == created["data"]
     assert await count_rows(server, Chat) == 1
 
 
+async def test_create_chat_with_only_yourself_is_refused(
+        connect: Connect, accounts: list[Account], server: LiveServer) -> None:
+    peer = await connect(accounts[0])
+    for user_ids in ([], [accounts[0].id]):
+        ack = await peer.call("create_chat", {"userIds": user_ids})
+        assert ack["status"] == "error" and ack["code"] == 103, ack
+        assert ack["details"] == {"fields": ["userIds"]}
+    await peer.emit("create_chat", {"userIds": []})
+    assert (await peer.next("exception"))["code"] == 103
+    assert await count_rows(server, Chat) == 0 and peer.backlog("chat_created") == 0
+
+
 async def test_enter_chat_is_all_or_nothing(connect: Connect, accounts: list[Account]) -> None:
     owner, stranger, friend = [await connect(account) for account in accounts]
-    chat = await make_chat(owner)
+    chat = await make_chat(owner, accounts[2].id)
     other = await make_chat(stranger, accounts[2].id)
     missing = await stranger.call("enter_chat", {"chatIds": [other, 777]})
     assert missing == {"status": "error", "code": 100, "message": "chat 777 does not exist"}
@@ -96,7 +108,7 @@ async def test_enter_chat_is_all_or_nothing(connect: Connect, accounts: list[Acc
 async def test_stranger_cannot_send_and_nothing_is_stored(
         connect: Connect, accounts: list[Account], server: LiveServer) -> None:
     owner, stranger, _ = [await connect(account) for account in accounts]
-    chat = await make_chat(owner)
+    chat = await make_chat(owner, accounts[2].id)
     ack = await stranger.call("send_message", {"chatId": chat, "message": "let me in"})
     assert ack["code"] == 101
     ack = await stranger.call("send_message", {"chatId": 555, "message": "anyone?"})
@@ -167,5 +179,5 @@ async def test_each_failure_is_reported_exactly_once(connect: Connect,
     await peer.emit("send_message", {"chatId": 405, "message": "x"})
     # Had the acked failure also gone to `exception`, it would be first in line.
     assert (await peer.next("exception"))["message"] == "chat 405 does not exist"
-    assert (await peer.call("create_chat", {"userIds": []}))["status"] == "ok"
+    assert (await peer.call("create_chat", {"userIds": [accounts[1].id]}))["status"] == "ok"
     assert peer.backlog("exception") == 0

@@ -91,6 +91,10 @@ async def do_create_chat(context: AppContext, creator_id: int,
                          user_ids: list[int]) -> ChatPublic:
     """Create a chat of `creator_id` and `user_ids`, then tell every member (`chat_created`)."""
     member_ids = sorted({creator_id, *user_ids})
+    if len(member_ids) < 2:
+        raise ChatError(ErrorCode.VALIDATION_FAILED,
+                        "userIds: name at least one user besides yourself",
+                        {"fields": ["userIds"]})
     async with context.db.write() as session:
         found = await session.scalar(
             select(func.count()).select_from(User).where(User.id.in_(member_ids))

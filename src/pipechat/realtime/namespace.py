@@ -123,7 +123,7 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if connection is not None:
             self._context.limits.sockets.do_close_socket(connection.user.id)
             CONNECTED_SOCKETS.dec()
-            log.info("socket disconnected", extra={"sid": sid, "user_id": connection.user.id})
+            log.debug("socket disconnected", extra={"sid": sid, "user_id": connection.user.id})
 
     def _report(self, sid: str, error: ChatError, wants_ack: bool) -> Any:
         ERRORS.labels(code=str(int(error.code))).inc()
@@ -163,7 +163,7 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self._connections[sid] = connection
         self.lifetimes.watch(sid, connection, connection.expires_at)
         CONNECTED_SOCKETS.inc()
-        log.info("socket connected", extra={"sid": sid, "user_id": connection.user.id})
+        log.debug("socket connected", extra={"sid": sid, "user_id": connection.user.id})
         await self.enter_room(sid, user_room(connection.user.id))
 
     async def _end_socket(self, sid: str, error: ChatError) -> None:

@@ -11,7 +11,7 @@ from pipechat.db import Base, Timestamped
 
 
 class Role(enum.StrEnum):
-    """What a user may do; the seed's RolesEnum."""
+    """The seed's RolesEnum. Every user is USER: ADMIN keeps the seed's shape and grants nothing."""
 
     USER = "USER"
     ADMIN = "ADMIN"

@@ -5,20 +5,26 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
 from fastapi import FastAPI, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from pipechat.config import SOCKETIO_CLIENT_FILE, Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
 PIN_FILE = Path(__file__).parent / "socketio_client.json"
+# Where the install (setup.py) puts the pinned socket.io-client bundle.
+PACKAGED_CLIENT_DIR = Path(__file__).parent / "vendor"
 LOCAL_CLIENT_PATH = f"/web/vendor/{SOCKETIO_CLIENT_FILE}"
+FAVICON_PATH = "/web/favicon.svg"
 CLIENT_PLACEHOLDER = "<!-- socket.io client -->"
+MAX_LENGTH_PLACEHOLDER = 'content="MESSAGE_MAX_LENGTH"'
+log = logging.getLogger("pipechat.web")
 
 
 @dataclass(frozen=True)
@@ -40,21 +46,29 @@ def sri_hash(data: bytes) -> str:
     return "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
 
 
-def load_client_bundle(settings: Settings) -> ClientBundle:
-    """The pinned CDN copy, or the local npm copy when PIPECHAT_SOCKETIO_CLIENT_DIR is set."""
-    if settings.socketio_client_dir is None:
+def load_client_bundle(settings: Settings,
+                       packaged_dir: Path = PACKAGED_CLIENT_DIR) -> ClientBundle:
+    """PIPECHAT_SOCKETIO_CLIENT_DIR's copy, else the installed one, else the pinned CDN file."""
+    client_dir = settings.socketio_client_dir
+    if client_dir is None and (packaged_dir / SOCKETIO_CLIENT_FILE).is_file():
+        client_dir = packaged_dir
+    if client_dir is None:
         pin = json.loads(PIN_FILE.read_text())
+        log.warning("the socket.io client was not installed with pipechat: the web page loads "
+                    "it from %s, so browsers need internet access (reinstall where npm can "
+                    "reach its registry, or set PIPECHAT_SOCKETIO_CLIENT_DIR)", pin["url"])
         return ClientBundle(pin["url"], pin["integrity"])
     # Read once: the hash in the page and the bytes served must never disagree.
-    data = (settings.socketio_client_dir / SOCKETIO_CLIENT_FILE).read_bytes()
+    data = (client_dir / SOCKETIO_CLIENT_FILE).read_bytes()
     return ClientBundle(LOCAL_CLIENT_PATH, sri_hash(data), data)
 
 
-def render_page(bundle: ClientBundle) -> str:
-    """index.html with the script tag of the client bundle."""
+def render_page(bundle: ClientBundle, settings: Settings) -> str:
+    """index.html with the script tag of the client bundle and the limits the page checks."""
     tag = (f'<script src="{escape(bundle.src)}" integrity="{bundle.integrity}" '
            'crossorigin="anonymous"></script>')
-    return (STATIC_DIR / "index.html").read_text().replace(CLIENT_PLACEHOLDER, tag)
+    return ((STATIC_DIR / "index.html").read_text().replace(CLIENT_PLACEHOLDER, tag)
+            .replace(MAX_LENGTH_PLACEHOLDER, f'content="{settings.message_max_length}"'))
 
 
 def page_headers(bundle: ClientBundle) -> dict[str, str]:
@@ -69,11 +83,16 @@ def page_headers(bundle: ClientBundle) -> dict[str, str]:
 def install_web(app: FastAPI, settings: Settings) -> None:
     """Serve the page at `/`, its files under `/web/`, and the local client copy if any."""
     bundle = load_client_bundle(settings)
-    page, headers = render_page(bundle), page_headers(bundle)
+    page, headers = render_page(bundle, settings), page_headers(bundle)
 
     @app.get("/", include_in_schema=False)
     async def index() -> HTMLResponse:
         return HTMLResponse(page, headers=headers)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        # Browsers ask for /favicon.ico on pages that name no icon (the JSON routes, say).
+        return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
 
     local_copy = bundle.local_copy
     if local_copy is not None:

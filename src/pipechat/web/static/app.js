@@ -4,11 +4,16 @@
 
 import { ApiError, Session, errorText } from "./api.js";
 import { ChatList, resolveUsers } from "./chats.js";
-import { MessageList } from "./messages.js";
+import { Composer } from "./composer.js";
+import { ENDED_BY_SERVER, openSocket, request as sendRequest } from "./live.js";
+import { MessageList, newClientMessageId } from "./messages.js";
+import { clearNotice, notify, reportError, setConnection } from "./status.js";
 
 const $ = (id) => document.getElementById(id);
 const PAGE_SIZE = 30;
 const OPEN_CHAT_KEY = "pipechat.openChat";
+// enter_chat takes at most this many ids per call.
+const ROOM_BATCH = 100;
 
 const state = {
   me: null,
@@ -16,39 +21,42 @@ const state = {
   socket: null,
   everConnected: false,
 };
-// The server ends a socket with `exception` and a disconnect for these codes.
-const ENDED_BY_SERVER = new Set([111, 114]);
 const session = new Session((reason) => { showAuth(); notify(reason); }, (accessToken) => {
   // Before the old token expires, or the server disconnects the socket (code 111).
   if (state.socket?.connected) request("authenticate", { token: accessToken }).catch(reportError);
 });
-const chats = new ChatList($("chat-list"), $("more-chats"), session, {
+const chats = new ChatList($("chat-list"), $("more-chats"), $("no-chats"), session, {
   onOpen: (chatId) => openChat(chatId).catch(reportError),
+  onAdded: (chatIds) => enterRooms(chatIds),
   onError: (error) => reportError(error),
 });
+const composer = new Composer($("send-form"), $("message-input"), $("composer-hint"),
+  Number(document.querySelector("meta[name=pipechat-message-max-length]").content),
+  (text) => sendText(text));
 
-// ---- small view helpers -------------------------------------------------------------------
+// ---- the view -------------------------------------------------------------------------------
 
-function notify(text) {
-  $("notice-text").textContent = text;
-  $("notice").hidden = false;
-}
-
-function setConnection(kind, detail = "") {
-  const badge = $("connection");
-  badge.dataset.state = kind;
-  badge.textContent = kind;
-  badge.title = detail;
-}
-
-function reportError(error) {
-  notify(error instanceof Error ? error.message : String(error));
+/** No chat open: nothing of a previous one (or a previous user) stays on screen. */
+function closeChatView() {
+  state.open?.list.close();
+  state.open = null;
+  $("messages").replaceChildren();
+  $("chat-title").textContent = "Pick a chat";
+  $("send-form").hidden = true;
+  composer.set("");
+  $("load-older").hidden = true;
+  $("chat-view").dataset.pane = "list";
+  $("chat-view").dataset.synced = "false";
 }
 
 function showAuth() {
   state.socket?.disconnect();
   state.socket = null;
   state.everConnected = false;
+  state.me = null;
+  // Every trace of the session goes: its chats, the open chat with its unsent messages.
+  chats.reset(null);
+  closeChatView();
   $("auth-view").hidden = false;
   $("chat-view").hidden = true;
   $("logout").hidden = true;
@@ -74,9 +82,11 @@ async function start() {
   $("logout").hidden = false;
   $("me").textContent = `${state.me.nickname} (#${state.me.id})`;
   chats.reset(state.me.id);
-  state.open = null;
+  closeChatView();
   connectSocket();
+  const me = state.me;
   await chats.load().catch(reportError);
+  if (state.me !== me) return; // logged out meanwhile
   // A reload reopens the chat that was open.
   const reopen = Number(sessionStorage.getItem(OPEN_CHAT_KEY));
   if (chats.has(reopen)) await openChat(reopen).catch(reportError);
@@ -89,6 +99,7 @@ function formSubmit(form, action) {
     button.disabled = true;
     try {
       await action(new FormData(form));
+      clearNotice();
     } catch (error) {
       reportError(error);
     } finally {
@@ -107,6 +118,7 @@ formSubmit($("register-form"), async (data) => {
 });
 $("logout").addEventListener("click", async () => {
   sessionStorage.removeItem(OPEN_CHAT_KEY);
+  clearNotice();
   showAuth(); // closes the socket first: the revocation below must not look like an error
   await session.logout();
 });
@@ -115,51 +127,17 @@ $("notice-close").addEventListener("click", () => { $("notice").hidden = true; }
 // ---- the socket ---------------------------------------------------------------------------
 
 function connectSocket() {
-  if (typeof io !== "function") {
-    const src = document.querySelector("script[integrity]")?.src;
-    notify(`The Socket.IO client library did not load (${src}); live chat is unavailable.`);
-    setConnection("offline", "no Socket.IO client");
-    return;
-  }
-  // `auth` as a function: every reconnect presents the current access token.
-  const socket = io("/chats", { auth: (send) => send({ token: session.accessToken }) });
+  const socket = openSocket(session, (candidate) => state.socket === candidate);
+  if (!socket) return;
   state.socket = socket;
-  setConnection("reconnecting", "connecting");
   socket.on("connect", () => {
-    setConnection("connected");
     const again = state.everConnected;
     state.everConnected = true;
+    // Rooms belong to the socket: a new one enters every listed chat again.
+    enterRooms(chats.ids());
     if (again) chats.load("/chats", { refresh: true }).catch(reportError);
     if (state.open) syncOpenChat(state.open).catch(reportError);
   });
-  socket.on("disconnect", (reason) => {
-    setConnection(socket.active ? "reconnecting" : "offline", reason);
-    // The server ended the socket (token expired, session ended): the client does not
-    // reconnect by itself. Renew the token and connect again; a dead session logs out.
-    if (reason === "io server disconnect") {
-      session.refreshAccess()
-        .then(() => { if (state.socket === socket) socket.connect(); })
-        .catch((error) => { if (session.loggedIn) reportError(error); });
-    }
-  });
-  socket.on("connect_error", async (error) => {
-    const code = error.data?.code;
-    if (ENDED_BY_SERVER.has(code) && session.loggedIn) {
-      // The access token ran out while offline: refresh, then connect again (a session that
-      // was logged out elsewhere fails to refresh, and the page asks to log in).
-      try {
-        await session.refreshAccess();
-        socket.connect();
-      } catch (refreshError) {
-        reportError(refreshError);
-      }
-      return;
-    }
-    setConnection(socket.active ? "reconnecting" : "offline", error.message);
-    if (!socket.active) notify(`Cannot connect: ${error.message}`);
-  });
-  socket.io.on("reconnect_attempt", () => setConnection("reconnecting"));
-  socket.io.on("reconnect_failed", () => setConnection("offline", "gave up reconnecting"));
   socket.on("receive_message", (message) => {
     const open = state.open;
     if (open?.id !== message.chatId) {
@@ -170,7 +148,7 @@ function connectSocket() {
     // A previousId we do not hold means live delivery skipped something: read it from history.
     if (!open.list.follow(message)) catchUp(open).catch(reportError);
   });
-  socket.on("chat_created", (chat) => chats.add(chat, true));
+  socket.on("chat_created", (chat) => { if (chats.add(chat, true)) enterRooms([chat.id]); });
   socket.on("exception", (error) => {
     if (ENDED_BY_SERVER.has(error.code)) return; // the disconnect that follows is handled
     notify(`Server error ${error.code}: ${errorText(error)}`);
@@ -182,15 +160,21 @@ addEventListener("online", () => {
   if (state.socket && !state.socket.connected) state.socket.connect();
 });
 
-/** Emit with an acknowledgement; resolves with `data` or throws the server's message. */
+/**
+ * Join the rooms of these chats, so a message in one that is not open marks it as unread
+ * (the server sends `receive_message` to a chat's room only).
+ */
+function enterRooms(chatIds) {
+  if (!state.socket?.connected) return; // the connect handler enters them all
+  for (let start = 0; start < chatIds.length; start += ROOM_BATCH) {
+    request("enter_chat", { chatIds: chatIds.slice(start, start + ROOM_BATCH) })
+      .catch(reportError);
+  }
+}
+
+/** A request with an acknowledgement on the page's socket. */
 function request(event, payload) {
-  return new Promise((resolve, reject) => {
-    state.socket.timeout(10_000).emit(event, payload, (timeout, ack) => {
-      if (timeout) reject(new Error(`${event}: no answer from the server`));
-      else if (ack?.status === "ok") resolve(ack.data);
-      else reject(new Error(`${errorText(ack)} (code ${ack?.code})`));
-    });
-  });
+  return sendRequest(state.socket, event, payload);
 }
 
 // ---- chats --------------------------------------------------------------------------------
@@ -198,7 +182,7 @@ function request(event, payload) {
 formSubmit($("new-chat-form"), async () => {
   const userIds = await resolveUsers(session, $("new-chat-users").value);
   const chat = await session.request("POST", "/chats", { userIds });
-  chats.add(chat, true);
+  if (chats.add(chat, true)) enterRooms([chat.id]);
   $("new-chat-users").value = "";
   await openChat(chat.id);
 });
@@ -210,17 +194,16 @@ async function openChat(chatId) {
     $("chat-view").dataset.pane = "chat";
     return;
   }
-  const previous = state.open;
-  if (previous && state.socket?.connected) {
-    request("leave_chat", { chatIds: [previous.id] }).catch(() => {});
-  }
+  // The previous chat's room stays joined: its new messages mark it as unread.
+  state.open?.list.close();
   chats.select(chatId);
   $("chat-title").textContent = `${chats.label(chatId)} · #${chatId}`;
   $("chat-view").dataset.pane = "chat";
   $("send-form").hidden = false;
   $("load-older").hidden = true;
-  const open = { id: chatId, list: new MessageList($("messages"), state.me.id, retrySend),
-                 loaded: false, olderNext: null };
+  const open = { id: chatId, loaded: false, olderNext: null,
+                 list: new MessageList($("messages"), state.me.id,
+                                       { onRetry: retrySend, onEdit: editFailed }) };
   state.open = open;
   sessionStorage.setItem(OPEN_CHAT_KEY, String(chatId));
   $("chat-view").dataset.synced = "false";
@@ -238,6 +221,7 @@ async function syncOpenChat(open) {
   open.list.resendUnconfirmed((pending) => sendPending(open, pending));
   // Marks the chat as live and complete (tests wait for it too).
   $("chat-view").dataset.synced = "true";
+  clearNotice();
 }
 
 async function loadNewest(open) {
@@ -282,20 +266,17 @@ $("back").addEventListener("click", () => { $("chat-view").dataset.pane = "list"
 
 // ---- sending ------------------------------------------------------------------------------
 
-function newClientMessageId() {
-  // getRandomValues works on plain http too, where crypto.randomUUID does not exist.
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
 function sendPending(open, pending) {
   // Retries reuse the clientMessageId: the server answers a repeat with the first message.
   const payload = { chatId: open.id, message: pending.text, clientMessageId: pending.clientId };
   const current = open.list.begin(pending);
   request("send_message", payload)
     .then((message) => {
+      const latest = current(); // read first: confirming forgets the pending entry
       open.list.confirm(pending.clientId, message);
-      if (!open.list.follow(message) && current()) catchUp(open).catch(reportError);
+      if (!latest) return;
+      clearNotice();
+      if (!open.list.follow(message)) catchUp(open).catch(reportError);
     })
     .catch((error) => { if (current()) open.list.fail(pending.clientId, error.message); });
 }
@@ -306,22 +287,19 @@ function retrySend(clientId) {
   if (pending && state.socket?.connected) sendPending(open, pending);
 }
 
-formSubmit($("send-form"), async () => {
-  const input = $("message-input");
+/** A failed message back in the box, to change and send again (as a new message). */
+function editFailed(text) {
+  composer.set(text);
+  $("message-input").focus();
+}
+
+function sendText(text) {
   const open = state.open;
-  if (!open || !input.value) return;
-  const pending = open.list.addPending(newClientMessageId(), input.value, state.me);
-  input.value = "";
+  if (!open) return;
+  const pending = open.list.addPending(newClientMessageId(), text, state.me);
   // While disconnected the message waits as pending and goes out on reconnect.
   if (state.socket?.connected) sendPending(open, pending);
-});
-
-$("message-input").addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey) {
-    event.preventDefault();
-    $("send-form").requestSubmit();
-  }
-});
+}
 
 // For debugging from the console (and for the browser test): the live socket.
 Object.defineProperty(window, "pipechat", { value: Object.freeze({

@@ -1,27 +1,37 @@
 // The chat list: first page from GET /chats, more pages by following `next`, live additions.
 
 export class ChatList {
-  /** `onOpen(chatId)` runs when the user picks a chat; `onError` gets failed loads. */
-  constructor(element, moreButton, session, { onOpen, onError }) {
+  /**
+   * `onOpen(chatId)` runs when the user picks a chat, `onAdded(chatIds)` when a loaded page
+   * adds chats; `onError` gets failed loads. `empty` is shown while the list has no chat.
+   */
+  constructor(element, moreButton, empty, session, { onOpen, onAdded, onError }) {
     this.element = element;
     this.moreButton = moreButton;
+    this.empty = empty;
     this.session = session;
     this.onOpen = onOpen;
+    this.onAdded = onAdded;
     this.myId = null;
     this.entries = new Map(); // chat id -> {chat, button}
     this.next = null;
+    this.generation = 0; // a load that was started before a reset must not add anything
     moreButton.addEventListener("click", () => this.load(this.next).catch(onError));
   }
 
   reset(myId) {
     this.myId = myId;
+    this.generation += 1;
     this.entries.clear();
     this.next = null;
     this.element.replaceChildren();
     this.moreButton.hidden = true;
+    this.empty.hidden = true;
   }
 
   has(chatId) { return this.entries.has(chatId); }
+
+  ids() { return [...this.entries.keys()]; }
 
   /** The other members' nicknames. */
   label(chatId) {
@@ -31,8 +41,10 @@ export class ChatList {
     return others.length ? others.map((user) => user.nickname).join(", ") : "just you";
   }
 
+  /** Show a chat (at the top when `newest`); false if it is listed already. */
   add(chat, newest = false) {
-    if (this.entries.has(chat.id)) return;
+    if (this.entries.has(chat.id)) return false;
+    this.empty.hidden = true;
     const button = document.createElement("button");
     button.type = "button";
     button.dataset.chatId = chat.id;
@@ -48,6 +60,7 @@ export class ChatList {
     else this.element.append(item);
     this.entries.set(chat.id, { chat, button });
     name.textContent = this.label(chat.id);
+    return true;
   }
 
   /**
@@ -55,19 +68,30 @@ export class ChatList {
    * have been missed) without losing the place of "More chats".
    */
   async load(url = "/chats", { refresh = false } = {}) {
+    const generation = this.generation;
     const page = await this.session.get(url);
-    page.data.forEach((chat) => this.add(chat));
+    if (generation !== this.generation) return;
+    const added = page.data.filter((chat) => this.add(chat)).map((chat) => chat.id);
+    if (added.length) this.onAdded(added);
     if (!refresh) this.next = page.next;
     this.moreButton.hidden = !this.next;
+    this.empty.hidden = this.entries.size > 0;
   }
 
-  markUnread(chatId) { this.entries.get(chatId)?.button.classList.add("unread"); }
+  /** A message arrived in a chat that is not open (the page is in every listed chat's room). */
+  markUnread(chatId) {
+    const entry = this.entries.get(chatId);
+    if (!entry) return;
+    entry.button.classList.add("unread");
+    entry.button.setAttribute("aria-description", "new messages");
+  }
 
   select(chatId) {
     for (const [id, { button }] of this.entries) {
       if (id === chatId) {
         button.setAttribute("aria-current", "true");
         button.classList.remove("unread");
+        button.removeAttribute("aria-description");
       } else {
         button.removeAttribute("aria-current");
       }

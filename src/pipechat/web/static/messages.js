@@ -1,5 +1,15 @@
-// The message list of the open chat: saved messages in id order, then the caller's own
-// messages still waiting for their acknowledgement. Every text goes in with textContent.
+// The message list of the open chat, in send order: saved messages by id, and the caller's
+// own messages still waiting for (or refused by) the server where they were sent, with a day
+// separator above each day's first message. Every text goes in with textContent.
+
+import { dayKey, dayLabel, timeLabel } from "./time.js";
+
+/** A fresh `clientMessageId`: retries of one message reuse it, so it is never stored twice. */
+export function newClientMessageId() {
+  // getRandomValues works on plain http too, where crypto.randomUUID does not exist.
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
 
 function part(tag, className, text) {
   const element = document.createElement(tag);
@@ -8,24 +18,34 @@ function part(tag, className, text) {
   return element;
 }
 
-function timeLabel(iso) {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime())
-    ? "" : date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+function button(text, className, onClick) {
+  const element = part("button", className, text);
+  element.type = "button";
+  element.addEventListener("click", onClick);
+  return element;
 }
 
 export class MessageList {
-  /** `onRetry(clientId)` runs when the user retries a failed message. */
-  constructor(element, myId, onRetry) {
+  /** `onRetry(clientId)` and `onEdit(text)` run when the user acts on a failed message. */
+  constructor(element, myId, { onRetry, onEdit }) {
     element.replaceChildren();
     this.element = element;
     this.scroller = element.parentElement;
     this.myId = myId;
     this.onRetry = onRetry;
+    this.onEdit = onEdit;
     this.byId = new Map();
     this.pending = new Map(); // clientMessageId -> {clientId, text, item, attempt, state}
+    this.newestId = 0; // the largest id shown: an own message sent now comes after it
     // Newest id up to which this list has every message of the chat (see `follow`).
     this.contiguousId = 0;
+    this.closed = false;
+  }
+
+  /** Another chat (or user) takes the view: late answers must not touch it. */
+  close() {
+    this.closed = true;
+    this.pending.clear();
   }
 
   /** Note a live message (or own ack): false when its `previousId` shows a gap before it. */
@@ -56,17 +76,36 @@ export class MessageList {
     item.querySelector(".status").textContent = text;
   }
 
-  /** Place a saved message by id, before any pending ones. */
+  /** Whether `other` stays above the saved message `id`. */
+  static above(other, id) {
+    if (other.dataset.id) return Number(other.dataset.id) < id;
+    // An own unsaved message was sent after every message up to its `after` id.
+    if (other.dataset.after) return Number(other.dataset.after) < id;
+    return false; // a day separator: they are laid out afresh after every change
+  }
+
+  /** Place a saved message by id, and after own messages sent before it arrived. */
   insert(item, id) {
     item.remove(); // a confirmed pending item moves to its place among the saved ones
     item.dataset.id = id;
+    delete item.dataset.after;
     let after = this.element.lastElementChild;
-    while (after && (!after.dataset.id || Number(after.dataset.id) > id)) {
-      after = after.previousElementSibling;
-    }
+    while (after && !MessageList.above(after, id)) after = after.previousElementSibling;
     if (after) after.after(item);
     else this.element.prepend(item);
     this.byId.set(id, item);
+    this.newestId = Math.max(this.newestId, id);
+  }
+
+  /** A separator above the first message of each day. */
+  markDays() {
+    this.element.querySelectorAll("li.day").forEach((separator) => separator.remove());
+    let previous = null;
+    for (const item of [...this.element.children]) {
+      const when = item.querySelector("time")?.dateTime || new Date().toISOString();
+      if (dayKey(when) !== previous) item.before(part("li", "day", dayLabel(when)));
+      previous = dayKey(when);
+    }
   }
 
   nearEnd() {
@@ -78,32 +117,37 @@ export class MessageList {
 
   /** A live or caught-up message; duplicates are ignored, own pending ones confirmed. */
   add(message) {
-    if (this.byId.has(message.id)) return;
+    if (this.closed || this.byId.has(message.id)) return;
     if (message.author.id === this.myId && this.pending.has(message.clientMessageId)) {
       this.confirm(message.clientMessageId, message);
       return;
     }
     const stick = this.nearEnd();
     this.insert(this.render(message.author, message.message, message.createdAt), message.id);
+    this.markDays();
     if (stick) this.scrollToEnd();
   }
 
   /** A history page, any order; the view keeps showing what it showed. */
   addOlder(messages) {
+    if (this.closed) return;
     const fromBottom = this.scroller.scrollHeight - this.scroller.scrollTop;
     for (const message of messages) {
       if (this.byId.has(message.id)) continue;
       this.insert(this.render(message.author, message.message, message.createdAt), message.id);
       if (message.author.id === this.myId) this.setStatus(this.byId.get(message.id), "sent", "");
     }
+    this.markDays();
     this.scroller.scrollTop = this.scroller.scrollHeight - fromBottom;
   }
 
   addPending(clientId, text, me) {
     const item = this.render(me, text, "");
     item.dataset.clientId = clientId;
+    item.dataset.after = String(this.newestId);
     this.setStatus(item, "pending", "sending…");
     this.element.append(item);
+    this.markDays();
     this.scrollToEnd();
     const entry = { clientId, text, item, attempt: 0, state: "waiting" };
     this.pending.set(clientId, entry);
@@ -117,26 +161,42 @@ export class MessageList {
     this.pending.delete(clientId);
     if (this.byId.has(message.id)) {
       entry.item.remove();
+      this.markDays();
       return;
     }
     const time = entry.item.querySelector("time");
     time.textContent = timeLabel(message.createdAt);
     time.dateTime = message.createdAt;
     this.setStatus(entry.item, "sent", "sent");
-    entry.item.querySelector(".retry")?.remove();
+    entry.item.querySelector(".actions")?.remove();
     this.insert(entry.item, message.id);
+    this.markDays();
   }
 
+  /** Refused or unanswered: say why, and offer Retry, Edit and Discard. */
   fail(clientId, text) {
     const entry = this.pending.get(clientId);
     if (!entry) return;
     entry.state = "error";
     this.setStatus(entry.item, "error", `not sent: ${text}`);
-    if (entry.item.querySelector(".retry")) return;
-    const retry = part("button", "retry", "Retry");
-    retry.type = "button";
-    retry.addEventListener("click", () => this.onRetry(clientId));
-    entry.item.append(retry);
+    if (entry.item.querySelector(".actions")) return;
+    const actions = document.createElement("div");
+    actions.className = "actions";
+    actions.append(
+      button("Retry", "retry", () => this.onRetry(clientId)),
+      button("Edit", "edit", () => { this.discard(clientId); this.onEdit(entry.text); }),
+      button("Discard", "discard", () => this.discard(clientId)),
+    );
+    entry.item.append(actions);
+  }
+
+  /** Forget an unsent message (a late ack of it, if any, is ignored; history still shows it). */
+  discard(clientId) {
+    const entry = this.pending.get(clientId);
+    if (!entry) return;
+    this.pending.delete(clientId);
+    entry.item.remove();
+    this.markDays();
   }
 
   /** Back to pending for another attempt; returns the entry. */
@@ -144,7 +204,7 @@ export class MessageList {
     const entry = this.pending.get(clientId);
     if (!entry) return null;
     entry.state = "waiting";
-    entry.item.querySelector(".retry")?.remove();
+    entry.item.querySelector(".actions")?.remove();
     this.setStatus(entry.item, "pending", "sending…");
     return entry;
   }
