@@ -38,7 +38,7 @@ def pack_frame(host: bytes, packet: str, skip: list[str], rooms: list[Any] | Non
 
     `<mark><host id><header>\\n<packet>`: the header (JSON `[skip, rooms]`) is empty in the
     common case, a single room with no sid to skip elsewhere; `rooms` is the whole list when
-    one emit went to several rooms (a receiver delivers each socket once, see `narrowed`).
+    one emit went to several rooms (a receiver delivers each socket once: `earlier_rooms`).
     """
     header = orjson.dumps([skip, rooms]) if skip or rooms else b""
     return b"".join((FRAME_MARK, host, header, b"\n", packet.encode()))
