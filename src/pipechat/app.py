@@ -101,6 +101,8 @@ def create_fastapi(context: AppContext, gateway: Gateway | None = None) -> FastA
             if listener is not None:
                 await listener.stop()
             await drain()
+            if gateway is not None:
+                await gateway.close()
             await context.db.dispose()
             await context.limits.close()
 

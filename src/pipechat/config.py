@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     database_url: str | None = None
     redis_url: str | None = None
     redis_channel: str = "pipechat"
+    # Room channels (realtime/roomcast/): sharded pub/sub (Redis 7+), plain, or whichever works.
+    redis_sharded: Literal["auto", "on", "off"] = "auto"
+    redis_outbox_max: int = Field(default=10_000, gt=0)
+    redis_timeout_seconds: float = Field(default=2.0, gt=0)
     jwt_secret: SecretStr | None = None
     access_token_ttl_seconds: int = Field(default=300, gt=0)
     refresh_token_ttl_seconds: int = Field(default=3600, gt=0)

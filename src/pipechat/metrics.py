@@ -23,3 +23,16 @@ BATCH_SIZE = Histogram("pipechat_commit_batch_size", "messages per group commit"
                        buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512))
 DATABASE_UP = Gauge("pipechat_database_up", "1 when the database answered the last probe")
 REDIS_UP = Gauge("pipechat_redis_up", "1 when Redis answered the last probe (absent: no Redis)")
+PUBSUB_RECEIVED = Counter(
+    "pipechat_pubsub_received_total",
+    "messages this process read from Redis pub/sub, by origin (self: its own, skipped)",
+    ["origin"])
+PUBSUB_PUBLISHED = Counter("pipechat_pubsub_published_total",
+                           "messages this process published to Redis pub/sub")
+PUBSUB_BATCH_SIZE = Histogram("pipechat_pubsub_publish_batch_size",
+                              "messages per pipeline (one round trip) published to Redis",
+                              buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096))
+PUBSUB_DROPPED = Counter("pipechat_pubsub_dropped_total",
+                         "messages never published: the outbox was full (oldest dropped)")
+PUBSUB_CHANNELS = Gauge("pipechat_pubsub_channels",
+                        "Redis pub/sub channels this process is subscribed to")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 import uuid
 from pathlib import Path
 
@@ -20,33 +18,11 @@ from faults.conftest import (
     stopping,
 )
 from pipechat.db import Database
-from support import REDIS_URL, ServerProcess, free_port, need_service
+from support import REDIS_URL, RedisServer, ServerProcess, need_service
 
 pytestmark = pytest.mark.slow
 PER_CHAT = 60
 OUTAGE_SECONDS = 3.0
-
-
-class RedisServer:
-    """A private redis-server on a loopback port, so stopping it disturbs nobody else."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.port = free_port()
-        self.data_dir = data_dir
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary is not None
-        self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.data_dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 async def probe_cross_process(sender: RecipeClient, receiver: RecipeClient, chat_id: int,
@@ -84,12 +60,18 @@ async def test_redis_outage_keeps_saving_and_recovers(
             async with load_with_fault(world, urls_of, PER_CHAT) as clients:
                 redis.stop()
                 acked_before = sum(len(c.outcomes.acked) for c in clients)
+                sent_before = set(clients[0].outcomes.acked.values())
                 await asyncio.sleep(OUTAGE_SECONDS)
                 acked_during = sum(len(c.outcomes.acked) for c in clients) - acked_before
+                # Users 0 and 1 share both chats and process `first`.
+                sent_during = set(clients[0].outcomes.acked.values()) - sent_before
+                live_without_redis = sent_during & clients[1].live
                 redis.start()
                 resumed = await probe_cross_process(clients[0], clients[2], world.group_chat,
                                                     30)
             assert acked_during > 0  # saving and acknowledging went on without Redis
+            # ...and so did live delivery to sockets of the same process.
+            assert live_without_redis
             assert resumed  # cross-process delivery came back by itself
             for server in (first, second):
                 assert server.process is not None and server.process.poll() is None

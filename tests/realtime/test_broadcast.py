@@ -17,8 +17,9 @@ from engineio import packet as eio_packet
 
 from pipechat.app import create_app
 from pipechat.realtime import engineio_writer
-from pipechat.realtime.broadcast import BroadcastManager, BroadcastRedisManager
-from pipechat.realtime.lifetimes import LifetimeManager, LifetimeRedisManager
+from pipechat.realtime.broadcast import BroadcastManager
+from pipechat.realtime.lifetimes import LifetimeManager, LifetimeRoomcastManager
+from pipechat.realtime.roomcast.manager import RoomcastManager
 from pipechat.realtime.sendbuffer import SendBuffer
 from pipechat.realtime.upstream import source_sha256
 from support import REDIS_URL, make_settings, need_service, serve_asgi
@@ -122,12 +123,12 @@ async def test_binary_payloads_and_whole_namespace_emits_keep_working() -> None:
 
 async def test_broadcast_across_processes_through_redis() -> None:
     url = need_service("redis", REDIS_URL)
-    # Messages arriving through Redis are delivered locally by BroadcastManager.emit.
-    mro = BroadcastRedisManager.__mro__
+    # Messages arriving through Redis are delivered locally by BroadcastManager's queue puts.
+    mro = RoomcastManager.__mro__
     assert mro.index(BroadcastManager) < mro.index(socketio.AsyncManager)
     channel = f"pipechat-test-{uuid.uuid4().hex}"
-    one = build_server(BroadcastRedisManager(url, channel=channel))
-    two = build_server(BroadcastRedisManager(url, channel=channel))
+    one = build_server(RoomcastManager(url, channel=channel))
+    two = build_server(RoomcastManager(url, channel=channel))
     async with serving(one) as url_one, serving(two) as url_two:
         here = await Listener().join(url_one, "r")
         there = await Listener().join(url_two, "r")
@@ -231,7 +232,7 @@ def test_the_gateway_uses_the_broadcast_managers(redis_url: str | None,
     settings = make_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path,
                              redis_url=redis_url, redis_channel=f"t-{uuid.uuid4().hex}")
     manager = create_app(settings).engineio_server.manager
-    expected = LifetimeRedisManager if redis_url else LifetimeManager
+    expected = LifetimeRoomcastManager if redis_url else LifetimeManager
     assert type(manager) is expected
     # The lifetime managers only add ending sessions; fan-out (and pub/sub) stay underneath.
-    assert isinstance(manager, BroadcastRedisManager if redis_url else BroadcastManager)
+    assert isinstance(manager, RoomcastManager if redis_url else BroadcastManager)

@@ -7,8 +7,9 @@ room that is most of the cost of a message. Here a broadcast hands the same pre-
 packet to each recipient's engine.io queue directly (`put_nowait` on an unbounded queue, the
 same thing `AsyncSocket.send` ends in), and each socket's existing writer task sends it.
 
-The client manager is python-socketio's extension point; `BroadcastRedisManager` keeps the
-Redis pub/sub path (a message from another process ends in the same fast emit here).
+The client manager is python-socketio's extension point; `realtime/roomcast/` extends this one
+with Redis pub/sub between processes (a message from another process ends in the same queue
+puts here).
 """
 
 from __future__ import annotations
@@ -58,13 +59,30 @@ class BroadcastManager(socketio.AsyncManager):  # type: ignore[misc]
     def emit_now(self, event: str, data: Any, namespace: str, room: Any,
                  skip_sid: Any = None) -> bool:
         """Queue `event` to this process's sockets in `room` at once; False if it has binary."""
-        args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
-        encoded = self.server.packet_class(sio_packet.EVENT, namespace=namespace,
-                                           data=[event, *args]).encode()
-        if isinstance(encoded, list):
+        encoded = self.encode_event(event, data, namespace)
+        if encoded is None:
             return False
         self.deliver(EncodedPacket(encoded), namespace, room, skip_sid)
         return True
+
+    def publish_now(self, event: str, data: Any, namespace: str, room: Any,
+                    skip_sid: Any = None) -> bool:
+        """`emit_now` to the room's sockets on every process; here, a single process."""
+        return self.emit_now(event, data, namespace, room, skip_sid)
+
+    def encode_event(self, event: str, data: Any, namespace: str) -> str | None:
+        """The Socket.IO EVENT packet as text, or None when it needs binary attachments."""
+        args = list(data) if isinstance(data, tuple) else [] if data is None else [data]
+        encoded = self.server.packet_class(sio_packet.EVENT, namespace=namespace,
+                                           data=[event, *args]).encode()
+        return None if isinstance(encoded, list) else str(encoded)
+
+    async def flush(self, grace: float) -> bool:
+        """Wait until emits are on their way to other processes: nothing to wait for here."""
+        return True
+
+    async def close(self) -> None:
+        """Release connections: none here."""
 
     def send_now(self, eio_sid: str, pkt: sio_packet.Packet) -> None:
         """Queue one Socket.IO packet (an ack, say) to one engine.io socket, without waiting."""
@@ -86,7 +104,3 @@ class BroadcastManager(socketio.AsyncManager):  # type: ignore[misc]
             return
         queue: asyncio.Queue[Any] = socket.queue
         queue.put_nowait(pkt)
-
-
-class BroadcastRedisManager(socketio.AsyncRedisManager, BroadcastManager):  # type: ignore[misc]
-    """`AsyncRedisManager` whose local delivery (after pub/sub) is `BroadcastManager`'s."""

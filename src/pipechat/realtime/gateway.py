@@ -13,7 +13,7 @@ from pipechat.realtime import engineio_writer, sendbuffer
 from pipechat.realtime.admission import ConnectDeadline, origin_check
 from pipechat.realtime.codec import OrjsonCodec
 from pipechat.realtime.frameguard import FrameGuard
-from pipechat.realtime.lifetimes import LifetimeManager, LifetimeRedisManager, session_ender
+from pipechat.realtime.lifetimes import LifetimeManager, LifetimeRoomcastManager, session_ender
 from pipechat.realtime.namespace import ACK_WANTED, ChatsNamespace, PendingReply
 from pipechat.realtime.publisher import NAMESPACE, RoomPublisher
 from pipechat.realtime.transportlog import transport_loggers
@@ -121,20 +121,26 @@ class Gateway:
     publisher: RoomPublisher
 
     def start(self) -> None:
-        """Start delivering saved messages."""
-        self.publisher.start()
+        """Start the client manager (with Redis: listening and publishing) before any request."""
+        self.server.manager.initialize()
 
     async def stop(self) -> None:
-        """Deliver what is still queued, then stop."""
+        """Publish what is still queued (idempotent; emits still work afterwards)."""
         await self.publisher.stop()
+
+    async def close(self) -> None:
+        """Stop listening and publishing, and close the client manager's connections."""
+        await self.server.manager.close()
 
 
 def _client_manager(context: AppContext) -> LifetimeManager:
     settings = context.settings
     if not settings.redis_url:
         return LifetimeManager()
-    # Several processes sharing this channel act as one server.
-    return LifetimeRedisManager(settings.redis_url, channel=settings.redis_channel)
+    # Several processes sharing this channel prefix act as one server.
+    return LifetimeRoomcastManager(
+        settings.redis_url, channel=settings.redis_channel, sharding=settings.redis_sharded,
+        outbox_max=settings.redis_outbox_max, timeout=settings.redis_timeout_seconds)
 
 
 def build_gateway(context: AppContext) -> Gateway:

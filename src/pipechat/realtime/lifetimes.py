@@ -5,9 +5,10 @@ it is told why (`exception`, code 111) and disconnected. No task and no timer pe
 sockets due in one second share a `loop.call_at` handle.
 
 A revoked session (logout, a reused refresh token) ends its sockets on every process: an
-internal emit takes the client manager's usual path (Redis pub/sub when there are several
-processes), and at local delivery each process's manager ends its own sockets of that
-session instead of sending anything.
+internal emit to the whole namespace takes the client manager's usual path (with several
+processes, python-socketio's JSON message on the namespace's Redis channel), and at local
+delivery each process's manager ends its own sockets of that session instead of sending
+anything.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ import socketio
 
 from pipechat.errors import ChatError, ErrorCode
 from pipechat.logs import describe_error
-from pipechat.realtime.broadcast import BroadcastManager, BroadcastRedisManager
+from pipechat.realtime.broadcast import BroadcastManager
 from pipechat.realtime.connection import Connection
 from pipechat.realtime.publisher import NAMESPACE
+from pipechat.realtime.roomcast.manager import RoomcastManager
 
 log = logging.getLogger("pipechat.realtime")
 
@@ -52,8 +54,10 @@ class LifetimeManager(BroadcastManager):
             await self.on_session_ended(session_id)
 
 
-class LifetimeRedisManager(BroadcastRedisManager, LifetimeManager):
-    """The Redis manager; after pub/sub, local delivery is `LifetimeManager`'s."""
+class LifetimeRoomcastManager(RoomcastManager, LifetimeManager):
+    """The Redis manager; `SESSION_ENDED` reaches `LifetimeManager.emit` on every process."""
+
+    internal_events = frozenset({SESSION_ENDED})
 
 
 def session_ender(server: socketio.AsyncServer) -> Callable[[int], Awaitable[None]]:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 import socketio
-from socketio.async_pubsub_manager import AsyncPubSubManager
 
 from pipechat.logs import describe_error
 from pipechat.messages.writer import SavedMessage
@@ -34,46 +32,27 @@ def chat_room(chat_id: int) -> str:
 class RoomPublisher:
     """Emits `receive_message` for committed messages, in commit order.
 
-    The writer hands over batches synchronously. Through Redis, a queue and one task decouple
-    it from the emit path, so a slow or unreachable Redis delays deliveries but never saves,
-    and a single consumer keeps each chat's messages in id order. Without Redis an emit only
-    queues frames on this process's sockets, so it happens at once, in the writer's callback.
+    The writer hands over batches synchronously, and each message is delivered at once, in the
+    writer's callback: queued on this process's sockets and, with Redis, queued in the client
+    manager's outbox for the other processes (`realtime/roomcast/`), which a slow or
+    unreachable Redis fills but never blocks. One outbox task keeps each chat's messages in
+    id order on the way out.
     """
 
     def __init__(self, server: socketio.AsyncServer) -> None:
         self._server = server
-        manager = server.manager
-        self._local: BroadcastManager | None = (
-            manager if isinstance(manager, BroadcastManager)
-            and not isinstance(manager, AsyncPubSubManager) else None)
-        self._queue: asyncio.Queue[list[SavedMessage]] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        """Start the delivery task on the running loop."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="publisher")
+        # The gateway's managers are all BroadcastManagers (realtime/gateway.py).
+        self._manager: BroadcastManager = server.manager
 
     async def stop(self) -> None:
-        """Deliver what is queued (for at most `STOP_GRACE_SECONDS`), then stop."""
-        if self._task is None:
-            return
-        try:
-            await asyncio.wait_for(self._queue.join(), STOP_GRACE_SECONDS)
-        except TimeoutError:
-            log.warning("gave up delivering %d queued batches", self._queue.qsize())
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
-        self._task = None
+        """Wait until what was delivered is published too (at most `STOP_GRACE_SECONDS`)."""
+        await self._manager.flush(STOP_GRACE_SECONDS)
 
     def on_saved(self, saved: list[SavedMessage]) -> None:
-        """The writer's callback: deliver newly committed messages, or queue them for Redis."""
-        if self._local is None:
-            self._queue.put_nowait(saved)
-            return
+        """The writer's callback: deliver newly committed messages."""
         for message in saved:
-            self._local.emit_now("receive_message", message.to_wire(), NAMESPACE,
-                                 chat_room(message.chat_id), skip_sid=message.origin)
+            self._manager.publish_now("receive_message", message.to_wire(), NAMESPACE,
+                                      chat_room(message.chat_id), skip_sid=message.origin)
         MESSAGES_DELIVERED.inc(len(saved))
 
     async def publish_to_users(self, event: str, data: Any, user_ids: list[int]) -> None:
@@ -86,21 +65,3 @@ class RoomPublisher:
         except Exception as exc:
             # The change is committed already; a lost notification must not fail the request.
             log.error("could not emit %s", event, extra=describe_error(exc))
-
-    async def _run(self) -> None:
-        while True:
-            batch = await self._queue.get()
-            try:
-                for message in batch:
-                    await self._deliver(message)
-            finally:
-                self._queue.task_done()
-
-    async def _deliver(self, message: SavedMessage) -> None:
-        try:
-            await self._server.emit("receive_message", message.to_wire(),
-                                    to=chat_room(message.chat_id), skip_sid=message.origin,
-                                    namespace=NAMESPACE)
-            MESSAGES_DELIVERED.inc()
-        except Exception as exc:
-            log.error("could not deliver message %d", message.id, extra=describe_error(exc))

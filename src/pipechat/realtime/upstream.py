@@ -14,11 +14,13 @@ import logging
 from typing import Any
 
 import socketio
+from socketio.async_pubsub_manager import AsyncPubSubManager
+from socketio.base_manager import BaseManager
 
 log = logging.getLogger("pipechat.realtime")
 
 # Overridden by realtime/gateway.py's ChatServer and realtime/broadcast.py's BroadcastManager,
-# as in python-socketio 5.18.1.
+# as in python-socketio 5.18.1 (and, below, by realtime/roomcast/).
 OVERRIDDEN: dict[str, tuple[Any, str]] = {
     "socketio.AsyncServer._handle_event_internal": (
         socketio.AsyncServer._handle_event_internal,
@@ -35,6 +37,29 @@ OVERRIDDEN: dict[str, tuple[Any, str]] = {
     "socketio.AsyncManager.emit": (
         socketio.AsyncManager.emit,
         "01ccd5b82b4f955e4f2e4d07b5fbf09cacef868e9f61bc2abe56d92118a5f3ac"),
+    # realtime/roomcast/manager.py's RoomcastManager subclasses the whole class: it overrides
+    # emit, enter_room, initialize, _publish and _listen, and relies on the message shapes
+    # and the listener (`_thread`) of the rest.
+    "socketio.async_pubsub_manager.AsyncPubSubManager": (
+        AsyncPubSubManager,
+        "dd9305fb0fa96d9983b602b21b88fc9e06bd58ffe91f858f015187546eef66e2"),
+    # Wrapped by RoomcastManager to follow room membership; the three after them must keep
+    # adding and removing members only through them.
+    "socketio.base_manager.BaseManager.basic_enter_room": (
+        BaseManager.basic_enter_room,
+        "3f509586d2d7f47ec92cc5113a80f5302ca1d82fb3689ee530edd3aa9ad6a1a3"),
+    "socketio.base_manager.BaseManager.basic_leave_room": (
+        BaseManager.basic_leave_room,
+        "e27f3eea06d1c6a6ea295e99f62477330af4779e1f1853753e94f309ef0e74f2"),
+    "socketio.base_manager.BaseManager.pre_connect": (
+        BaseManager.pre_connect,
+        "bfdba4c0c8f1bd8ac98edee1b3aece8c820a0a9d0528776c36db5cea1724d01a"),
+    "socketio.base_manager.BaseManager.basic_disconnect": (
+        BaseManager.basic_disconnect,
+        "2933b50bc4b2ea7b4367a84e05c2e22c52fed98b00afc3b88d06d61ab9fb9aa1"),
+    "socketio.base_manager.BaseManager.basic_close_room": (
+        BaseManager.basic_close_room,
+        "1d81a80fe1cac5a575e1017a1fffb40d8b0e9febc02e112b25d7e76a2caaa62e"),
 }
 
 
