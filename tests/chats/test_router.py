@@ -42,7 +42,7 @@ async def walk(api: httpx.AsyncClient, url: str, account: Account) -> list[dict[
 async def test_create_chat_adds_the_caller_and_hides_passwords(api: httpx.AsyncClient) -> None:
     owner, friend = await register(api), await register(api)
     chat = await create_chat(api, owner, friend, friend)
-    assert set(chat) == {"id", "createdAt", "updatedAt", "users"}
+    assert set(chat) == {"id", "createdAt", "updatedAt", "users", "seq"}
     assert [user["id"] for user in chat["users"]] == sorted([owner.id, friend.id])
     assert all(set(user) == USER_KEYS for user in chat["users"])
     assert chat["createdAt"].endswith("Z")

@@ -13,6 +13,9 @@ chat_members = Table(
     Base.metadata,
     Column("chat_id", ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    # The sync position of the last change to this membership alone (joining, a read
+    # marker): `GET /sync` reports the chat to this member when it is newer than their token.
+    Column("member_position", BigInteger, nullable=False, default=0, server_default="0"),
     # "Which chats is this user in" is asked on every connect and GET /chats.
     Index("ix_chat_members_user_id_chat_id", "user_id", "chat_id"),
 )
@@ -26,6 +29,15 @@ class Chat(Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # Maintained by the message writer under the chat's lock; the next message's previousId.
     last_message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    # The chat's newest change (`pipechat.changes`): its seq and the sync position of the
+    # transaction that made it, both maintained under the chat's row lock.
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    last_position: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     users: Mapped[list[User]] = relationship(
         secondary=chat_members, lazy="raise", order_by=User.id
     )
+
+    @property
+    def seq(self) -> int:
+        """The seq of the chat's newest change: the state this row shows."""
+        return self.last_seq

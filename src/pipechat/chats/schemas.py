@@ -34,6 +34,7 @@ class ChatPublic(CamelModel):
     created_at: datetime
     updated_at: datetime
     users: list[UserPublic]
+    seq: int = Field(description="the chat's newest change: the state shown here")
 
 
 class ChatSummary(CamelModel):

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from pipechat.changes.service import NewChange, append_changes
 from pipechat.chats.models import Chat, chat_members
 from pipechat.chats.schemas import ChatPublic
 from pipechat.context import AppContext
@@ -103,14 +104,16 @@ async def do_create_chat(context: AppContext, creator_id: int,
         chat = Chat()
         session.add(chat)
         await session.flush()
-        await session.execute(
-            chat_members.insert(), [{"chat_id": chat.id, "user_id": uid} for uid in member_ids]
-        )
+        recorded = await append_changes(session, chat, [
+            NewChange("chat_created", creator_id, {"userIds": member_ids})])
+        await session.execute(chat_members.insert(), [
+            {"chat_id": chat.id, "user_id": uid, "member_position": recorded.position}
+            for uid in member_ids])
         users = list(await session.scalars(select(User).where(User.id.in_(member_ids))
                                            .order_by(User.id)))
         public = ChatPublic.model_validate(
             {"id": chat.id, "created_at": chat.created_at, "updated_at": chat.updated_at,
-             "users": users}
+             "users": users, "seq": recorded.last_seq}
         )
     # After commit only: a member told about a chat must be able to enter it.
     await context.publish_to_users("chat_created", public.model_dump(mode="json", by_alias=True),

@@ -1,8 +1,10 @@
-"""One group-commit batch in SQL: lock the chats, find re-sends, insert, advance the chats.
+"""One group-commit batch in SQL: lock the chats, find re-sends, insert, log, advance the chats.
 
 Written against SQLAlchemy Core's synchronous `Connection` so one function serves both
 databases: on SQLite `Database.run_write` runs it whole in the writer thread (one hop per
 batch instead of one per statement), on PostgreSQL it runs under `AsyncConnection.run_sync`.
+Each new message is also a change in its chat's log (`pipechat.changes`): its `seq` is drawn
+under the same chat lock as its id, and one executemany stores the batch's change rows.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from typing import Any, cast
 import orjson
 from sqlalchemy import Connection, Table, TextualSelect, bindparam, insert, select, text, update
 
+from pipechat.changes.service import CHANGES, PG_POSITION, draw_position
 from pipechat.chats.models import Chat
 from pipechat.db import utc_now
+from pipechat.errors import ChatError, ErrorCode
 from pipechat.messages.models import Message
 from pipechat.pagination import owned_by
 
@@ -25,10 +29,13 @@ MESSAGES = cast(Table, Message.__table__)
 CHATS = cast(Table, Chat.__table__)
 
 # Core, not ORM: an executemany by a bound id. updated_at is set to itself because a new
-# message is not a change to the chat.
+# message is not a change to the chat's own fields.
 _ADVANCE_CHATS = (update(CHATS).where(CHATS.c.id == bindparam("chat_id"))
-                  .values(last_message_id=bindparam("newest"), updated_at=CHATS.c.updated_at))
+                  .values(last_message_id=bindparam("newest"), last_seq=bindparam("head_seq"),
+                          last_position=bindparam("head_position"),
+                          updated_at=CHATS.c.updated_at))
 _INSERT_MESSAGES = insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True)
+_INSERT_CHANGES = insert(CHANGES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +55,8 @@ class SavedMessage:
     # The chat's message before this one (null for the first): lets a client spot a gap in
     # what it received live and fill it from history.
     previous_id: int | None = None
+    # Its number in the chat's change log.
+    seq: int | None = None
 
     def to_wire(self) -> dict[str, Any]:
         """The camelCase object of `receive_message` and the send acknowledgement."""
@@ -59,6 +68,7 @@ class SavedMessage:
             "author": {"id": self.author_id, "nickname": self.author_nickname},
             "createdAt": self.created_at.isoformat().replace("+00:00", "Z"),
             "previousId": self.previous_id,
+            "seq": self.seq,
         }
 
 
@@ -83,24 +93,43 @@ class PendingMessage:
         return (self.author_id, self.client_message_id)
 
 
-def write_batch(connection: Connection, batch: list[PendingMessage]) -> list[SavedMessage]:
-    """Save `batch` inside the caller's transaction; one result per pending, in order."""
-    latest = lock_chats(connection, sorted({p.chat_id for p in batch}))
+BatchResult = SavedMessage | ChatError
+
+
+@dataclass(slots=True)
+class ChatHead:
+    """A locked chat's newest message id and newest change seq, advanced as rows are added."""
+
+    newest: int | None
+    seq: int
+
+
+def write_batch(connection: Connection, batch: list[PendingMessage]) -> list[BatchResult]:
+    """Save `batch` inside the caller's transaction; one result per pending, in order.
+
+    A message for a chat that no longer exists gets its error as its result; the others
+    are saved.
+    """
+    heads, position = lock_chats(connection, sorted({p.chat_id for p in batch}))
     earlier = find_resent(connection, [key for p in batch if (key := p.key) is not None])
-    return insert_new(connection, batch, earlier, latest)
+    return insert_new(connection, batch, earlier, heads, position)
 
 
-def lock_chats(connection: Connection, chat_ids: list[int]) -> dict[int, int | None]:
-    """Each chat's newest message id, read while holding the chats' write locks.
+def lock_chats(connection: Connection, chat_ids: list[int]) -> tuple[dict[int, ChatHead], int]:
+    """Each chat's head, read while holding the chats' write locks, and the sync position.
 
     On PostgreSQL the chat rows are locked (in id order, so batches cannot deadlock) before
-    ids are drawn; on SQLite the write transaction (BEGIN IMMEDIATE) already excludes writers.
+    ids are drawn, and the same statement reads the transaction id (no extra round trip);
+    on SQLite the write transaction (BEGIN IMMEDIATE) already excludes writers.
     """
-    statement = (select(CHATS.c.id, CHATS.c.last_message_id).where(CHATS.c.id.in_(chat_ids))
-                 .order_by(CHATS.c.id))
-    if connection.dialect.name != "sqlite":
-        statement = statement.with_for_update()
-    return {chat_id: newest for chat_id, newest in connection.execute(statement)}
+    statement = (select(CHATS.c.id, CHATS.c.last_message_id, CHATS.c.last_seq)
+                 .where(CHATS.c.id.in_(chat_ids)).order_by(CHATS.c.id))
+    if connection.dialect.name == "sqlite":
+        rows = connection.execute(statement).all()
+        return {row[0]: ChatHead(row[1], row[2]) for row in rows}, draw_position(connection)
+    locked = connection.execute(statement.add_columns(PG_POSITION).with_for_update()).all()
+    position = locked[0][3] if locked else draw_position(connection)
+    return {row[0]: ChatHead(row[1], row[2]) for row in locked}, int(position)
 
 
 # One index search per key on both databases. SQLite answers a row-value
@@ -109,8 +138,9 @@ def lock_chats(connection: Connection, chat_ids: list[int]) -> dict[int, int | N
 # instead walks the keys and probes the index for each. The keys travel as one parameter
 # (a JSON array, or two arrays on PostgreSQL), so the statement text never changes.
 _RESENT_TYPES = (MESSAGES.c.id, MESSAGES.c.chat_id, MESSAGES.c.author_id, MESSAGES.c.message,
-                 MESSAGES.c.client_message_id, MESSAGES.c.created_at)
-_RESENT_COLUMNS = "m.id, m.chat_id, m.author_id, m.message, m.client_message_id, m.created_at"
+                 MESSAGES.c.client_message_id, MESSAGES.c.created_at, MESSAGES.c.seq)
+_RESENT_COLUMNS = ("m.id, m.chat_id, m.author_id, m.message, m.client_message_id, "
+                   "m.created_at, m.seq")
 _RESENT_SQLITE = text(
     f"SELECT {_RESENT_COLUMNS} FROM json_each(:keys) AS k CROSS JOIN messages AS m "
     "WHERE m.author_id = json_extract(k.value, '$[0]') "
@@ -140,7 +170,8 @@ def find_resent(connection: Connection,
     rows = connection.execute(statement, parameters).all()
     return {(row.author_id, row.client_message_id): SavedMessage(
         row.id, row.chat_id, row.author_id, "", row.message, row.client_message_id,
-        row.created_at, created=False, previous_id=_previous_id(connection, row.chat_id, row.id))
+        row.created_at, created=False, previous_id=_previous_id(connection, row.chat_id, row.id),
+        seq=row.seq)
         for row in rows}
 
 
@@ -156,32 +187,57 @@ def _previous_id(connection: Connection, chat_id: int, message_id: int) -> int |
 
 def insert_new(connection: Connection, batch: list[PendingMessage],
                earlier: dict[tuple[int, str], SavedMessage],
-               latest: dict[int, int | None]) -> list[SavedMessage]:
-    """Insert what is not a re-send and chain each chat's previousId; results in batch order."""
-    now = utc_now()
+               heads: dict[int, ChatHead], position: int) -> list[BatchResult]:
+    """Insert what is not a re-send, log it, chain previousId; results in batch order."""
     fresh: list[PendingMessage] = []
     first_of_key: dict[tuple[int, str], PendingMessage] = {}
+    refused: dict[int, ChatError] = {}
     for pending in batch:
         key = pending.key
-        if key is None or (key not in earlier and key not in first_of_key):
-            fresh.append(pending)
-            if key is not None:
-                first_of_key[key] = pending
-    saved_by_pending: dict[int, SavedMessage] = {}
-    if fresh:
-        ids = connection.execute(_INSERT_MESSAGES, [
-            {"chat_id": p.chat_id, "author_id": p.author_id, "message": p.text,
-             "client_message_id": p.client_message_id, "created_at": now, "updated_at": now}
-            for p in fresh]).scalars().all()
-        for p, new_id in zip(fresh, ids, strict=True):
-            saved_by_pending[id(p)] = SavedMessage(
-                new_id, p.chat_id, p.author_id, p.author_nickname, p.text,
-                p.client_message_id, now, origin=p.origin, previous_id=latest.get(p.chat_id))
-            latest[p.chat_id] = new_id
-        connection.execute(_ADVANCE_CHATS, [
-            {"chat_id": chat_id, "newest": newest}
-            for chat_id, newest in latest.items() if newest is not None])
-    return [_result_for(p, saved_by_pending, first_of_key, earlier) for p in batch]
+        if key is not None and (key in earlier or key in first_of_key):
+            continue
+        if pending.chat_id not in heads:
+            refused[id(pending)] = ChatError(ErrorCode.CHAT_NOT_FOUND,
+                                             f"chat {pending.chat_id} does not exist")
+            continue
+        fresh.append(pending)
+        if key is not None:
+            first_of_key[key] = pending
+    saved_by_pending = _store(connection, fresh, heads, position) if fresh else {}
+    return [refused[id(p)] if id(p) in refused
+            else _result_for(p, saved_by_pending, first_of_key, earlier) for p in batch]
+
+
+def _store(connection: Connection, fresh: list[PendingMessage], heads: dict[int, ChatHead],
+           position: int) -> dict[int, SavedMessage]:
+    """Insert the messages and their change rows, then advance their chats' heads."""
+    now = utc_now()
+    seqs = [_next_seq(heads[p.chat_id]) for p in fresh]
+    ids = connection.execute(_INSERT_MESSAGES, [
+        {"chat_id": p.chat_id, "author_id": p.author_id, "message": p.text,
+         "client_message_id": p.client_message_id, "created_at": now, "updated_at": now,
+         "seq": seq} for p, seq in zip(fresh, seqs, strict=True)]).scalars().all()
+    saved: dict[int, SavedMessage] = {}
+    for p, new_id, seq in zip(fresh, ids, seqs, strict=True):
+        head = heads[p.chat_id]
+        saved[id(p)] = SavedMessage(new_id, p.chat_id, p.author_id, p.author_nickname, p.text,
+                                    p.client_message_id, now, origin=p.origin,
+                                    previous_id=head.newest, seq=seq)
+        head.newest = new_id
+    connection.execute(_INSERT_CHANGES, [
+        {"chat_id": m.chat_id, "seq": m.seq, "position": position, "kind": "message",
+         "by_user_id": m.author_id, "message_id": m.id, "payload": None, "created_at": now}
+        for m in saved.values()])
+    touched = {p.chat_id for p in fresh}
+    connection.execute(_ADVANCE_CHATS, [
+        {"chat_id": chat_id, "newest": heads[chat_id].newest, "head_seq": heads[chat_id].seq,
+         "head_position": position} for chat_id in sorted(touched)])
+    return saved
+
+
+def _next_seq(head: ChatHead) -> int:
+    head.seq += 1
+    return head.seq
 
 
 def _result_for(pending: PendingMessage, saved_by_pending: dict[int, SavedMessage],

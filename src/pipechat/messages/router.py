@@ -31,7 +31,7 @@ async def paginate_messages(cid: ChatIdPath, request: Request, user: CurrentUser
                         client_message_id=message.client_message_id,
                         author=Author(id=message.author_id, nickname=nickname),
                         created_at=message.created_at, updated_at=message.updated_at,
-                        chat=summary)
+                        seq=message.seq, chat=summary)
         for message, nickname in rows
     ]
     return build_page(items, [item.id for item in items], total, query, request,

@@ -34,6 +34,7 @@ class MessagePublic(CamelModel):
     client_message_id: str | None
     author: Author
     created_at: datetime
+    seq: int | None = Field(None, description="the message's number in its chat's change log")
 
 class MessageWithChat(MessagePublic):
     """A message in history: also its chat, as the seed's final version returns."""

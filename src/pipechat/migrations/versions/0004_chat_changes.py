@@ -1,0 +1,106 @@
+"""Chat management: the per-chat change log and what `GET /sync` reads.
+
+Existing chats get a log that starts with their creation (seq 1) followed by their messages in
+id order, so every message has a seq; those rows carry sync position 0 (older than any token).
+
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-09
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def _create_tables() -> None:
+    op.create_table(
+        "chat_changes",
+        sa.Column("chat_id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("position", sa.BigInteger(), nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("by_user_id", sa.Integer(), nullable=True),
+        sa.Column("message_id", sa.BigInteger(), nullable=True),
+        sa.Column("payload", sa.JSON(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["chat_id"], ["chats.id"],
+                                name=op.f("fk_chat_changes_chat_id_chats"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("chat_id", "seq", name=op.f("pk_chat_changes")),
+    )
+    op.create_table(
+        "chat_departures",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("chat_id", sa.Integer(), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("position", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(["chat_id"], ["chats.id"],
+                                name=op.f("fk_chat_departures_chat_id_chats"),
+                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"],
+                                name=op.f("fk_chat_departures_user_id_users"),
+                                ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("user_id", "chat_id", name=op.f("pk_chat_departures")),
+    )
+    op.create_table(
+        "sync_clock",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("position", sa.BigInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_clock")),
+    )
+    op.execute("INSERT INTO sync_clock (id, position) VALUES (1, 0)")
+
+
+def _add_columns() -> None:
+    with op.batch_alter_table("chats") as batch:
+        batch.add_column(sa.Column("last_seq", sa.BigInteger(), nullable=False,
+                                   server_default="0"))
+        batch.add_column(sa.Column("last_position", sa.BigInteger(), nullable=False,
+                                   server_default="0"))
+    with op.batch_alter_table("chat_members") as batch:
+        batch.add_column(sa.Column("member_position", sa.BigInteger(), nullable=False,
+                                   server_default="0"))
+    with op.batch_alter_table("messages") as batch:
+        batch.add_column(sa.Column("seq", sa.BigInteger(), nullable=True))
+
+
+def _backfill() -> None:
+    # seq 1 is each chat's creation; its messages follow in id order.
+    op.execute(
+        "UPDATE messages SET seq = numbered.n + 1 FROM (SELECT id, row_number() OVER "
+        "(PARTITION BY chat_id ORDER BY id) AS n FROM messages) AS numbered "
+        "WHERE messages.id = numbered.id")
+    op.execute(
+        "INSERT INTO chat_changes (chat_id, seq, position, kind, created_at) "
+        "SELECT id, 1, 0, 'chat_created', created_at FROM chats")
+    op.execute(
+        "INSERT INTO chat_changes (chat_id, seq, position, kind, by_user_id, message_id, "
+        "created_at) SELECT chat_id, seq, 0, 'message', author_id, id, created_at FROM messages")
+    op.execute(
+        "UPDATE chats SET last_seq = 1 + "
+        "(SELECT count(*) FROM messages WHERE messages.chat_id = chats.id)")
+
+
+def upgrade() -> None:
+    _create_tables()
+    _add_columns()
+    _backfill()
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("messages") as batch:
+        batch.drop_column("seq")
+    with op.batch_alter_table("chat_members") as batch:
+        batch.drop_column("member_position")
+    with op.batch_alter_table("chats") as batch:
+        batch.drop_column("last_position")
+        batch.drop_column("last_seq")
+    op.drop_table("sync_clock")
+    op.drop_table("chat_departures")
+    op.drop_table("chat_changes")
