@@ -36,8 +36,8 @@ async def test_creation_and_messages_are_numbered_in_order(api: httpx.AsyncClien
     assert all(set(change) == CHANGE_KEYS for change in page["data"])
     created, *messages = page["data"]
     assert created["seq"] == 1 and created["kind"] == "chat_created"
-    assert created["by"] == owner.id and created["data"] == {"userIds": sorted(
-        [owner.id, friend.id])}
+    assert created["by"] == owner.id and created["data"] == {
+        "kind": "group", "name": chat["name"], "userIds": sorted([owner.id, friend.id])}
     assert [c["seq"] for c in messages] == [2, 3, 4]
     assert all(c["kind"] == "message" and c["by"] == friend.id for c in messages)
     assert [c["data"]["message"] for c in messages] == ["one", "two", "three"]

@@ -1,4 +1,4 @@
-"""Revision 0004 on a database with history: every chat gets a log, every message a seq."""
+"""Revision 0004 on a database with history: named groups with a log, messages with seqs."""
 
 from __future__ import annotations
 
@@ -68,6 +68,8 @@ async def test_existing_history_is_numbered(empty_database: str) -> None:
                 "ORDER BY chat_id, seq"))).all()
             heads = (await connection.execute(text(
                 "SELECT id, last_seq FROM chats ORDER BY id"))).all()
+            names = (await connection.execute(text(
+                "SELECT id, kind, name FROM chats ORDER BY id"))).all()
     finally:
         await engine.dispose()
     assert [tuple(row) for row in seqs] == [(1, 2), (2, 2), (3, 3), (4, 3), (5, 4)]
@@ -76,3 +78,5 @@ async def test_existing_history_is_numbered(empty_database: str) -> None:
         (1, 4, "message", 5, 0), (2, 1, "chat_created", None, 0), (2, 2, "message", 2, 0),
         (2, 3, "message", 4, 0), (3, 1, "chat_created", None, 0)]
     assert [tuple(row) for row in heads] == [(1, 4), (2, 3), (3, 1)]
+    assert [tuple(row) for row in names] == [
+        (1, "group", "a, b"), (2, "group", "a"), (3, "group", "b")]

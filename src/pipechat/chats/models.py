@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Index, Table
+from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pipechat.db import Base, Timestamped
@@ -27,6 +27,10 @@ class Chat(Timestamped, Base):
     __tablename__ = "chats"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), default="group", server_default="group")
+    name: Mapped[str | None] = mapped_column(String(100), default=None)
+    # "<smaller user id>:<larger user id>" for a direct chat, so a pair has at most one.
+    direct_key: Mapped[str | None] = mapped_column(String(41), unique=True, default=None)
     # Maintained by the message writer under the chat's lock; the next message's previousId.
     last_message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     # The chat's newest change (`pipechat.changes`): its seq and the sync position of the

@@ -5,11 +5,12 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path, Request, Response
 
 from pipechat.auth.dependencies import Context, CurrentUser
+from pipechat.chats.creation import do_create_chat
 from pipechat.chats.schemas import ChatCreate, ChatPublic
-from pipechat.chats.service import access_chat, do_create_chat, list_user_chats
+from pipechat.chats.service import access_chat, list_user_chats
 from pipechat.errors import AUTH_ERRORS, MEMBER_ERRORS, THROTTLED_ERRORS
 from pipechat.pagination import MAX_ID, CursorPage, OffsetPage, PageParams, build_page
 
@@ -30,11 +31,17 @@ async def paginate_chats(request: Request, user: CurrentUser, context: Context,
 
 
 @router.post("", status_code=HTTPStatus.CREATED, response_model=ChatPublic,
-             responses=AUTH_ERRORS | THROTTLED_ERRORS)
-async def create_chat(data: ChatCreate, user: CurrentUser, context: Context) -> ChatPublic:
+             responses=AUTH_ERRORS | THROTTLED_ERRORS
+             | {HTTPStatus.OK: {"model": ChatPublic, "description": "the pair's direct chat, "
+                                                                   "which existed already"}})
+async def create_chat(data: ChatCreate, user: CurrentUser, context: Context,
+                      response: Response) -> ChatPublic:
     """Create a chat of the caller and `userIds`; members are told with `chat_created`."""
     await context.limits.check_chat_creation_allowed(user.id)
-    return await do_create_chat(context, user.id, data.user_ids)
+    created = await do_create_chat(context, user.id, data)
+    if not created.created:
+        response.status_code = HTTPStatus.OK
+    return created.chat
 
 
 @router.get("/{cid}", response_model=ChatPublic, responses=MEMBER_ERRORS)

@@ -2,22 +2,50 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field, StringConstraints
 
-from pipechat.schemas import CamelModel, StrictInput
+from pipechat.schemas import CamelModel, StrictInput, check_storable
 from pipechat.users.schemas import UserPublic
 
 # Bounded so a hostile client cannot make one request touch unbounded rows.
 MAX_IDS_PER_REQUEST = 100
+MAX_NAME_LENGTH = 100
 PositiveId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+ChatKind = Literal["direct", "group"]
+
+# Bidirectional overrides and isolates can make a name read as another one; the format
+# characters emoji need (zero-width joiner, variation selectors) stay allowed.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def check_chat_name(value: str) -> str:
+    """Not blank, and no control, line-separator or bidirectional-override characters."""
+    if not value.strip():
+        raise ValueError("must not be blank")
+    for char in value:
+        if unicodedata.category(char) in {"Cc", "Zl", "Zp"} or char in _BIDI_CONTROLS:
+            raise ValueError(f"must not contain the character U+{ord(char):04X}")
+    return value
+
+
+ChatName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                            max_length=MAX_NAME_LENGTH),
+                     AfterValidator(check_storable), AfterValidator(check_chat_name)]
 
 
 class ChatCreate(StrictInput):
-    """`create_chat` / `POST /chats`: the other members; the caller is always added."""
+    """`create_chat` / `POST /chats`: the other members; the caller is always added.
 
+    A `direct` chat names exactly one other user; a `group` without a name is named after
+    its members.
+    """
+
+    kind: ChatKind = "group"
+    name: ChatName | None = None
     user_ids: list[PositiveId] = Field(max_length=MAX_IDS_PER_REQUEST)
 
 
@@ -31,6 +59,8 @@ class ChatPublic(CamelModel):
     """A chat with its members' public profiles, as `GET /chats` and `chat_created` show it."""
 
     id: int
+    kind: ChatKind
+    name: str | None = Field(description="a group's name; null for a direct chat")
     created_at: datetime
     updated_at: datetime
     users: list[UserPublic]

@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from pipechat.changes.service import NewChange, append_changes
 from pipechat.chats.models import Chat, chat_members
-from pipechat.chats.schemas import ChatPublic
-from pipechat.context import AppContext
 from pipechat.db import Database
 from pipechat.errors import ChatError, ErrorCode
 from pipechat.pagination import PageQuery, owned_by, select_page, select_total
-from pipechat.users.models import User
 
 
 class MembershipCache:
@@ -86,39 +82,6 @@ async def list_chat_ids_of_user(session: AsyncSession, user_id: int) -> list[int
         .order_by(chat_members.c.chat_id)
     )
     return list(rows.all())
-
-
-async def do_create_chat(context: AppContext, creator_id: int,
-                         user_ids: list[int]) -> ChatPublic:
-    """Create a chat of `creator_id` and `user_ids`, then tell every member (`chat_created`)."""
-    member_ids = sorted({creator_id, *user_ids})
-    async with context.db.write() as session:
-        found = await session.scalar(
-            select(func.count()).select_from(User).where(User.id.in_(member_ids))
-        )
-        if found != len(member_ids):
-            known = set(await session.scalars(select(User.id).where(User.id.in_(member_ids))))
-            missing = [uid for uid in member_ids if uid not in known]
-            raise ChatError(ErrorCode.UNKNOWN_USERS, f"unknown user ids: {missing}",
-                            {"userIds": missing})
-        chat = Chat()
-        session.add(chat)
-        await session.flush()
-        recorded = await append_changes(session, chat, [
-            NewChange("chat_created", creator_id, {"userIds": member_ids})])
-        await session.execute(chat_members.insert(), [
-            {"chat_id": chat.id, "user_id": uid, "member_position": recorded.position}
-            for uid in member_ids])
-        users = list(await session.scalars(select(User).where(User.id.in_(member_ids))
-                                           .order_by(User.id)))
-        public = ChatPublic.model_validate(
-            {"id": chat.id, "created_at": chat.created_at, "updated_at": chat.updated_at,
-             "users": users, "seq": recorded.last_seq}
-        )
-    # After commit only: a member told about a chat must be able to enter it.
-    await context.publish_to_users("chat_created", public.model_dump(mode="json", by_alias=True),
-                                   member_ids)
-    return public
 
 
 async def access_chat_summary(session: AsyncSession, chat_id: int, user_id: int) -> Chat:

@@ -17,8 +17,9 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from pipechat.auth.schemas import SocketAuthenticate, SocketAuthenticated
 from pipechat.auth.sessions import access_socket_token
+from pipechat.chats.creation import do_create_chat
 from pipechat.chats.schemas import ChatCreate, ChatIds
-from pipechat.chats.service import MembershipCache, access_chat_ids, do_create_chat
+from pipechat.chats.service import MembershipCache, access_chat_ids
 from pipechat.context import AppContext
 from pipechat.errors import ChatError, ErrorCode
 from pipechat.messages.schemas import MessageCreate
@@ -190,7 +191,7 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                            args: tuple[Any, ...]) -> Any:
         data = parse_payload(ChatCreate, args)
         await self._context.limits.check_chat_creation_allowed(connection.user.id)
-        chat = await do_create_chat(self._context, connection.user.id, data.user_ids)
+        chat = (await do_create_chat(self._context, connection.user.id, data)).chat
         self._members.remember((chat.id, user.id) for user in chat.users)
         return chat.model_dump(mode="json", by_alias=True)
 

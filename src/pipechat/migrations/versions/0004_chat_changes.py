@@ -1,7 +1,8 @@
-"""Chat management: the per-chat change log and what `GET /sync` reads.
+"""Chat management: kinds and names, and the per-chat change log `GET /sync` reads.
 
-Existing chats get a log that starts with their creation (seq 1) followed by their messages in
-id order, so every message has a seq; those rows carry sync position 0 (older than any token).
+Existing chats become groups named after their members, and get a log that starts with their
+creation (seq 1) followed by their messages in id order, so every message has a seq; those
+rows carry sync position 0 (older than any token).
 
 Revision ID: 0004
 Revises: 0003
@@ -59,6 +60,11 @@ def _create_tables() -> None:
 
 def _add_columns() -> None:
     with op.batch_alter_table("chats") as batch:
+        batch.add_column(sa.Column("kind", sa.String(length=10), nullable=False,
+                                   server_default="group"))
+        batch.add_column(sa.Column("name", sa.String(length=100), nullable=True))
+        batch.add_column(sa.Column("direct_key", sa.String(length=41), nullable=True))
+        batch.create_unique_constraint(op.f("uq_chats_direct_key"), ["direct_key"])
         batch.add_column(sa.Column("last_seq", sa.BigInteger(), nullable=False,
                                    server_default="0"))
         batch.add_column(sa.Column("last_position", sa.BigInteger(), nullable=False,
@@ -70,7 +76,20 @@ def _add_columns() -> None:
         batch.add_column(sa.Column("seq", sa.BigInteger(), nullable=True))
 
 
+def _name_groups() -> None:
+    # As a group created without a name is named: its members' nicknames, by user id.
+    if op.get_bind().dialect.name == "sqlite":
+        names = ("SELECT group_concat(nickname, ', ') FROM (SELECT u.nickname FROM users AS u "
+                 "JOIN chat_members AS m ON m.user_id = u.id WHERE m.chat_id = chats.id "
+                 "ORDER BY u.id)")
+    else:
+        names = ("SELECT string_agg(u.nickname, ', ' ORDER BY u.id) FROM users AS u "
+                 "JOIN chat_members AS m ON m.user_id = u.id WHERE m.chat_id = chats.id")
+    op.execute(f"UPDATE chats SET name = substr(coalesce(({names}), 'chat'), 1, 100)")
+
+
 def _backfill() -> None:
+    _name_groups()
     # seq 1 is each chat's creation; its messages follow in id order.
     op.execute(
         "UPDATE messages SET seq = numbered.n + 1 FROM (SELECT id, row_number() OVER "
@@ -101,6 +120,10 @@ def downgrade() -> None:
     with op.batch_alter_table("chats") as batch:
         batch.drop_column("last_position")
         batch.drop_column("last_seq")
+        batch.drop_constraint(op.f("uq_chats_direct_key"), type_="unique")
+        batch.drop_column("direct_key")
+        batch.drop_column("name")
+        batch.drop_column("kind")
     op.drop_table("sync_clock")
     op.drop_table("chat_departures")
     op.drop_table("chat_changes")
