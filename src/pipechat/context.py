@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 Publisher = Callable[[str, Any, list[int]], Awaitable[None]]
 SessionEnder = Callable[[int], Awaitable[None]]
+RoomLeaver = Callable[[int, list[int]], Awaitable[None]]
 
 
 async def _publish_nowhere(_event: str, _data: Any, _user_ids: list[int]) -> None:
@@ -24,6 +25,10 @@ async def _publish_nowhere(_event: str, _data: Any, _user_ids: list[int]) -> Non
 
 async def _no_sockets_to_end(_session_id: int) -> None:
     """Used until a gateway is attached: no socket is open."""
+
+
+async def _no_rooms_to_leave(_chat_id: int, _user_ids: list[int]) -> None:
+    """Used until a gateway is attached: no socket is in a room."""
 
 
 async def _nothing_to_drain() -> None:
@@ -42,6 +47,8 @@ class AppContext:
     publish_to_users: Publisher = field(default=_publish_nowhere)
     # Disconnects every socket of a revoked session, on every process.
     end_session_sockets: SessionEnder = field(default=_no_sockets_to_end)
+    # Takes these users' sockets out of a chat's room, on every process (they left the chat).
+    leave_chat_rooms: RoomLeaver = field(default=_no_rooms_to_leave)
     message_writer: MessageWriter | None = None
     # Commits and delivers everything accepted so far and refuses new messages (shutdown).
     drain: Callable[[], Awaitable[None]] = field(default=_nothing_to_drain)

@@ -70,6 +70,9 @@ async def test_existing_history_is_numbered(empty_database: str) -> None:
                 "SELECT id, last_seq FROM chats ORDER BY id"))).all()
             names = (await connection.execute(text(
                 "SELECT id, kind, name FROM chats ORDER BY id"))).all()
+            owners = (await connection.execute(text(
+                "SELECT chat_id, user_id FROM chat_members WHERE role = 'owner' "
+                "ORDER BY chat_id"))).all()
     finally:
         await engine.dispose()
     assert [tuple(row) for row in seqs] == [(1, 2), (2, 2), (3, 3), (4, 3), (5, 4)]
@@ -78,5 +81,6 @@ async def test_existing_history_is_numbered(empty_database: str) -> None:
         (1, 4, "message", 5, 0), (2, 1, "chat_created", None, 0), (2, 2, "message", 2, 0),
         (2, 3, "message", 4, 0), (3, 1, "chat_created", None, 0)]
     assert [tuple(row) for row in heads] == [(1, 4), (2, 3), (3, 1)]
+    assert [tuple(row) for row in owners] == [(1, 1), (2, 1), (3, 2)]
     assert [tuple(row) for row in names] == [
         (1, "group", "a, b"), (2, "group", "a"), (3, "group", "b")]

@@ -20,7 +20,7 @@ from support import (
     register,
 )
 
-USER_KEYS = {"id", "nickname", "role", "createdAt", "updatedAt"}  # never the email
+USER_KEYS = {"id", "nickname", "role", "createdAt", "updatedAt", "chatRole"}  # never the email
 
 
 async def walk(api: httpx.AsyncClient, url: str, account: Account) -> list[dict[str, Any]]:

@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from pipechat.changes.models import ChatChange, ChatDeparture
 from pipechat.changes.schemas import ChangePublic, SyncChat
 from pipechat.changes.service import SyncToken, read_token
 from pipechat.chats.models import Chat, chat_members
 from pipechat.chats.schemas import ChatPublic
+from pipechat.chats.views import render_chats
 from pipechat.db import Database
 from pipechat.messages.models import Message
 from pipechat.messages.schemas import MessagePublic
@@ -113,9 +113,9 @@ async def load_chats(session: AsyncSession, chat_ids: list[int]) -> dict[int, Ch
     """The current state of these chats, with their members."""
     if not chat_ids:
         return {}
-    chats = await session.scalars(select(Chat).where(Chat.id.in_(chat_ids))
-                                  .options(selectinload(Chat.users)))
-    return {chat.id: ChatPublic.model_validate(chat) for chat in chats}
+    chats = list(await session.scalars(select(Chat).where(Chat.id.in_(chat_ids))))
+    return {chat.id: public for chat, public in zip(chats, await render_chats(session, chats),
+                                                    strict=True)}
 
 
 async def read_sync_page(db: Database, user_id: int, since: SyncToken, after: int, take: int,

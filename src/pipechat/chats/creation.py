@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
-from pipechat.changes.service import NewChange, append_changes
+from pipechat.changes.service import NewChange, append_changes, session_position
 from pipechat.chats.models import Chat, chat_members
 from pipechat.chats.schemas import MAX_NAME_LENGTH, ChatCreate, ChatPublic
+from pipechat.chats.views import render_chat
 from pipechat.context import AppContext
 from pipechat.errors import ChatError, ErrorCode, validation_error
 from pipechat.users.models import User
@@ -44,7 +44,7 @@ def _member_ids(creator_id: int, data: ChatCreate, max_members: int) -> list[int
     return member_ids
 
 
-async def _known_users(session: AsyncSession, member_ids: list[int]) -> list[User]:
+async def known_users(session: AsyncSession, member_ids: list[int]) -> list[User]:
     """The users with these ids, by id; code 102 naming the ids that do not exist."""
     users = list(await session.scalars(select(User).where(User.id.in_(member_ids))
                                        .order_by(User.id)))
@@ -61,17 +61,28 @@ def _group_name(users: list[User]) -> str:
     return ", ".join(user.nickname for user in users)[:MAX_NAME_LENGTH]
 
 
-async def _existing_direct(context: AppContext, key: str) -> ChatPublic | None:
+async def _existing_direct(context: AppContext, key: str, user_id: int) -> ChatPublic | None:
+    """The pair's direct chat, shown again in `user_id`'s list if they had left it."""
     async with context.db.read() as session:
-        chat = await session.scalar(select(Chat).where(Chat.direct_key == key)
-                                    .options(selectinload(Chat.users)))
-    return None if chat is None else ChatPublic.model_validate(chat)
+        chat = await session.scalar(select(Chat).where(Chat.direct_key == key))
+        if chat is None:
+            return None
+        hidden = await session.scalar(select(chat_members.c.hidden_upto).where(
+            chat_members.c.chat_id == chat.id, chat_members.c.user_id == user_id))
+        public = await render_chat(session, chat)
+    if hidden is not None:
+        async with context.db.write() as session:
+            position = await session_position(session)
+            await session.execute(update(chat_members).where(
+                chat_members.c.chat_id == chat.id, chat_members.c.user_id == user_id)
+                .values(hidden_upto=None, member_position=position))
+    return public
 
 
 async def _insert_chat(context: AppContext, creator_id: int, data: ChatCreate,
                        member_ids: list[int], key: str | None) -> ChatPublic:
     async with context.db.write() as session:
-        users = await _known_users(session, member_ids)
+        users = await known_users(session, member_ids)
         name = None if data.kind == "direct" else data.name or _group_name(users)
         chat = Chat(kind=data.kind, name=name, direct_key=key)
         session.add(chat)
@@ -80,11 +91,11 @@ async def _insert_chat(context: AppContext, creator_id: int, data: ChatCreate,
             "chat_created", creator_id, {"kind": data.kind, "name": name,
                                          "userIds": member_ids})])
         await session.execute(chat_members.insert(), [
-            {"chat_id": chat.id, "user_id": uid, "member_position": recorded.position}
+            {"chat_id": chat.id, "user_id": uid, "member_position": recorded.position,
+             "joined_seq": recorded.last_seq,
+             "role": "owner" if uid == creator_id and data.kind == "group" else "member"}
             for uid in member_ids])
-        return ChatPublic.model_validate(
-            {"id": chat.id, "kind": chat.kind, "name": chat.name, "created_at": chat.created_at,
-             "updated_at": chat.updated_at, "users": users, "seq": recorded.last_seq})
+        return await render_chat(session, chat)
 
 
 async def do_create_chat(context: AppContext, creator_id: int, data: ChatCreate) -> CreatedChat:
@@ -94,13 +105,13 @@ async def do_create_chat(context: AppContext, creator_id: int, data: ChatCreate)
     """
     member_ids = _member_ids(creator_id, data, context.settings.chat_max_members)
     key = direct_key(*member_ids) if data.kind == "direct" else None
-    if key is not None and (existing := await _existing_direct(context, key)) is not None:
+    if key is not None and (existing := await _existing_direct(context, key, creator_id)):
         return CreatedChat(existing, created=False)
     try:
         public = await _insert_chat(context, creator_id, data, member_ids, key)
     except IntegrityError:
         # Two first messages crossing: the other request made the pair's chat just now.
-        if key is None or (existing := await _existing_direct(context, key)) is None:
+        if key is None or (existing := await _existing_direct(context, key, creator_id)) is None:
             raise
         return CreatedChat(existing, created=False)
     # After commit only: a member told about a chat must be able to enter it.

@@ -13,6 +13,12 @@ chat_members = Table(
     Base.metadata,
     Column("chat_id", ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
     Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    # owner, admin or member (groups); member in a direct chat, where roles mean nothing.
+    Column("role", String(10), nullable=False, default="member", server_default="member"),
+    # The seq of the change that brought them in: "oldest member" when ownership passes on.
+    Column("joined_seq", BigInteger, nullable=False, default=0, server_default="0"),
+    # A direct chat its member left: hidden from their list until a newer message than this.
+    Column("hidden_upto", BigInteger, nullable=True, default=None),
     # The sync position of the last change to this membership alone (joining, a read
     # marker): `GET /sync` reports the chat to this member when it is newer than their token.
     Column("member_position", BigInteger, nullable=False, default=0, server_default="0"),

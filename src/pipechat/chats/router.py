@@ -1,4 +1,4 @@
-"""`/chats` routes: the caller's chats, one chat, and the REST twin of `create_chat`."""
+"""`/chats` routes: the caller's chats, one chat, creating chats and managing groups."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from fastapi import APIRouter, Path, Request, Response
 
 from pipechat.auth.dependencies import Context, CurrentUser
 from pipechat.chats.creation import do_create_chat
-from pipechat.chats.schemas import ChatCreate, ChatPublic
+from pipechat.chats.members import add_members, change_role, remove_member, rename_chat
+from pipechat.chats.schemas import (
+    ChatCreate,
+    ChatPublic,
+    ChatRename,
+    MemberRemoved,
+    MemberRoleUpdate,
+    MembersAdd,
+)
 from pipechat.chats.service import access_chat, list_user_chats
 from pipechat.errors import AUTH_ERRORS, MEMBER_ERRORS, THROTTLED_ERRORS
 from pipechat.pagination import MAX_ID, CursorPage, OffsetPage, PageParams, build_page
@@ -25,8 +33,7 @@ async def paginate_chats(request: Request, user: CurrentUser, context: Context,
     """The caller's chats with their users, by id (creation order)."""
     async with context.db.read() as session:
         chats, total = await list_user_chats(session, user.id, query)
-    items = [ChatPublic.model_validate(chat) for chat in chats]
-    return build_page(items, [chat.id for chat in chats], total, query, request,
+    return build_page(chats, [chat.id for chat in chats], total, query, request,
                       context.settings.public_base_url)
 
 
@@ -48,5 +55,35 @@ async def create_chat(data: ChatCreate, user: CurrentUser, context: Context,
 async def read_chat(cid: ChatIdPath, user: CurrentUser, context: Context) -> ChatPublic:
     """One chat with its users; only its members may see it."""
     async with context.db.read() as session:
-        chat = await access_chat(session, cid, user.id)
-    return ChatPublic.model_validate(chat)
+        return await access_chat(session, cid, user.id)
+
+
+UserIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="the member's user id")]
+
+
+@router.patch("/{cid}", response_model=ChatPublic, responses=MEMBER_ERRORS)
+async def update_chat(cid: ChatIdPath, data: ChatRename, user: CurrentUser,
+                      context: Context) -> ChatPublic:
+    """Rename a group (owner or admin); members are told with `chat_updated`."""
+    return await rename_chat(context, cid, user.id, data.name)
+
+
+@router.post("/{cid}/members", response_model=ChatPublic, responses=MEMBER_ERRORS)
+async def add_chat_members(cid: ChatIdPath, data: MembersAdd, user: CurrentUser,
+                           context: Context) -> ChatPublic:
+    """Add users to a group (owner or admin); members old and new get `member_added`."""
+    return await add_members(context, cid, user.id, data.user_ids)
+
+
+@router.delete("/{cid}/members/{uid}", response_model=MemberRemoved, responses=MEMBER_ERRORS)
+async def remove_chat_member(cid: ChatIdPath, uid: UserIdPath, user: CurrentUser,
+                             context: Context) -> MemberRemoved:
+    """Remove a member of lower role, or leave with your own id; `member_removed` follows."""
+    return await remove_member(context, cid, user.id, uid)
+
+
+@router.patch("/{cid}/members/{uid}", response_model=ChatPublic, responses=MEMBER_ERRORS)
+async def update_chat_member(cid: ChatIdPath, uid: UserIdPath, data: MemberRoleUpdate,
+                             user: CurrentUser, context: Context) -> ChatPublic:
+    """Change a member's role (the owner only); members get `member_updated`."""
+    return await change_role(context, cid, user.id, uid, data.role)

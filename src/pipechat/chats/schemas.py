@@ -16,6 +16,7 @@ MAX_IDS_PER_REQUEST = 100
 MAX_NAME_LENGTH = 100
 PositiveId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 ChatKind = Literal["direct", "group"]
+ChatRole = Literal["owner", "admin", "member"]
 
 # Bidirectional overrides and isolates can make a name read as another one; the format
 # characters emoji need (zero-width joiner, variation selectors) stay allowed.
@@ -55,6 +56,13 @@ class ChatIds(StrictInput):
     chat_ids: list[PositiveId] = Field(min_length=1, max_length=MAX_IDS_PER_REQUEST)
 
 
+class MemberPublic(UserPublic):
+    """A member of a chat: their public profile and their place in the chat."""
+
+    chat_role: ChatRole | None = Field(description="owner, admin or member in a group; "
+                                                   "null in a direct chat")
+
+
 class ChatPublic(CamelModel):
     """A chat with its members' public profiles, as `GET /chats` and `chat_created` show it."""
 
@@ -63,7 +71,7 @@ class ChatPublic(CamelModel):
     name: str | None = Field(description="a group's name; null for a direct chat")
     created_at: datetime
     updated_at: datetime
-    users: list[UserPublic]
+    users: list[MemberPublic]
     seq: int = Field(description="the chat's newest change: the state shown here")
 
 
@@ -73,3 +81,33 @@ class ChatSummary(CamelModel):
     id: int
     created_at: datetime
     updated_at: datetime
+
+
+class ChatRename(StrictInput):
+    """`PATCH /chats/{cid}`: a group's new name."""
+
+    name: ChatName
+
+
+class MembersAdd(StrictInput):
+    """`POST /chats/{cid}/members`: users to add to a group."""
+
+    user_ids: list[PositiveId] = Field(min_length=1, max_length=MAX_IDS_PER_REQUEST)
+
+
+class MemberRoleUpdate(StrictInput):
+    """`PATCH /chats/{cid}/members/{uid}`: the member's new role."""
+
+    role: ChatRole
+
+
+class MemberRemoved(CamelModel):
+    """`member_removed`, and the answer of `DELETE /chats/{cid}/members/{uid}`."""
+
+    chat_id: int
+    user_id: int
+    by: int
+    reason: Literal["left", "removed", "hidden"] = Field(
+        description="left or removed from a group; hidden: left a direct chat, which stays "
+                    "hidden from their list until a newer message")
+    seq: int

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from pipechat.chats.models import Chat, chat_members
+from pipechat.chats.schemas import ChatPublic
+from pipechat.chats.views import render_chat, render_chats
 from pipechat.db import Database
 from pipechat.errors import ChatError, ErrorCode
 from pipechat.pagination import PageQuery, owned_by, select_page, select_total
@@ -17,8 +18,9 @@ from pipechat.pagination import PageQuery, owned_by, select_page, select_total
 class MembershipCache:
     """Remembers (chat, user) pairs known to be members.
 
-    Only positive answers are kept: membership is never revoked in this version, so a cached
-    "yes" cannot go stale, while a "no" could turn into "yes" when a chat is created.
+    Only positive answers are kept: a "no" could turn into "yes" when a member is added. A
+    member who leaves is forgotten on every process (`ChatsNamespace.members_left`); behind
+    that, the message writer checks membership again under the chat's lock.
     """
 
     def __init__(self, max_entries: int = 200_000) -> None:
@@ -27,6 +29,11 @@ class MembershipCache:
 
     def __contains__(self, pair: tuple[int, int]) -> bool:
         return pair in self._members
+
+    def forget(self, pairs: Iterable[tuple[int, int]]) -> None:
+        """Drop memberships that ended."""
+        for pair in pairs:
+            self._members.discard(pair)
 
     def remember(self, pairs: Iterable[tuple[int, int]]) -> None:
         """Record known memberships; forget everything when full rather than grow forever."""
@@ -66,13 +73,9 @@ async def access_chat_ids(
     cache.remember((chat_id, user_id) for chat_id in unknown)
 
 
-async def access_chat(session: AsyncSession, chat_id: int, user_id: int) -> Chat:
-    """The chat with its users, if it exists (else 100) and `user_id` is a member (else 101)."""
-    chat = await access_chat_summary(session, chat_id, user_id)
-    # The chat row is in the session already; this only loads its members.
-    await session.scalar(select(Chat).where(Chat.id == chat.id)
-                         .options(selectinload(Chat.users)))
-    return chat
+async def access_chat(session: AsyncSession, chat_id: int, user_id: int) -> ChatPublic:
+    """The chat as shown, if it exists (else 100) and `user_id` is a member (else 101)."""
+    return await render_chat(session, await access_chat_summary(session, chat_id, user_id))
 
 
 async def list_chat_ids_of_user(session: AsyncSession, user_id: int) -> list[int]:
@@ -100,16 +103,20 @@ async def access_chat_summary(session: AsyncSession, chat_id: int, user_id: int)
     return chat
 
 
+def listed() -> ColumnElement[bool]:
+    """A membership shows in its user's list unless they left (hid) the direct chat since."""
+    hidden_upto = chat_members.c.hidden_upto
+    return hidden_upto.is_(None) | (func.coalesce(Chat.last_message_id, 0) > hidden_upto)
+
+
 async def list_user_chats(session: AsyncSession, user_id: int,
-                          query: PageQuery) -> tuple[list[Chat], int | None]:
-    """One page of the chats `user_id` is in, with their users; the total in page mode."""
+                          query: PageQuery) -> tuple[list[ChatPublic], int | None]:
+    """One page of the chats `user_id` is in, as shown; the total in page mode."""
     dialect = session.get_bind().dialect.name
     member_of = (select(Chat).join(chat_members, chat_members.c.chat_id == Chat.id)
-                 .where(owned_by(chat_members.c.user_id, user_id, dialect)))
-    chats = list(await session.scalars(
-        select_page(member_of, chat_members.c.chat_id, query, chat_members.c.user_id)
-        .options(selectinload(Chat.users))
-    ))
+                 .where(owned_by(chat_members.c.user_id, user_id, dialect), listed()))
+    chats = await render_chats(session, list(await session.scalars(
+        select_page(member_of, chat_members.c.chat_id, query, chat_members.c.user_id))))
     total = None
     if query.page is not None:
         total = int(await session.scalar(select_total(member_of, chat_members.c.chat_id,

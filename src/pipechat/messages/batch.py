@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy import Connection, Table, TextualSelect, bindparam, insert, select, text, update
 
 from pipechat.changes.service import CHANGES, PG_POSITION, draw_position
-from pipechat.chats.models import Chat
+from pipechat.chats.models import Chat, chat_members
 from pipechat.db import utc_now
 from pipechat.errors import ChatError, ErrorCode
 from pipechat.messages.models import Message
@@ -111,8 +111,9 @@ def write_batch(connection: Connection, batch: list[PendingMessage]) -> list[Bat
     are saved.
     """
     heads, position = lock_chats(connection, sorted({p.chat_id for p in batch}))
+    members = find_members(connection, batch)
     earlier = find_resent(connection, [key for p in batch if (key := p.key) is not None])
-    return insert_new(connection, batch, earlier, heads, position)
+    return insert_new(connection, batch, earlier, heads, position, members)
 
 
 def lock_chats(connection: Connection, chat_ids: list[int]) -> tuple[dict[int, ChatHead], int]:
@@ -130,6 +131,19 @@ def lock_chats(connection: Connection, chat_ids: list[int]) -> tuple[dict[int, C
     locked = connection.execute(statement.add_columns(PG_POSITION).with_for_update()).all()
     position = locked[0][3] if locked else draw_position(connection)
     return {row[0]: ChatHead(row[1], row[2]) for row in locked}, int(position)
+
+
+def find_members(connection: Connection, batch: list[PendingMessage]) -> set[tuple[int, int]]:
+    """Which (chat, author) pairs of the batch are memberships, read under the chats' locks.
+
+    The gateway checked membership when it accepted each message; a member removed since
+    (removal takes the same chat lock) must not have a message saved after their removal.
+    """
+    m = chat_members.c
+    rows = connection.execute(select(m.chat_id, m.user_id).where(
+        m.chat_id.in_(sorted({p.chat_id for p in batch})),
+        m.user_id.in_(sorted({p.author_id for p in batch}))))
+    return {(chat_id, user_id) for chat_id, user_id in rows}
 
 
 # One index search per key on both databases. SQLite answers a row-value
@@ -187,7 +201,8 @@ def _previous_id(connection: Connection, chat_id: int, message_id: int) -> int |
 
 def insert_new(connection: Connection, batch: list[PendingMessage],
                earlier: dict[tuple[int, str], SavedMessage],
-               heads: dict[int, ChatHead], position: int) -> list[BatchResult]:
+               heads: dict[int, ChatHead], position: int,
+               members: set[tuple[int, int]]) -> list[BatchResult]:
     """Insert what is not a re-send, log it, chain previousId; results in batch order."""
     fresh: list[PendingMessage] = []
     first_of_key: dict[tuple[int, str], PendingMessage] = {}
@@ -199,6 +214,10 @@ def insert_new(connection: Connection, batch: list[PendingMessage],
         if pending.chat_id not in heads:
             refused[id(pending)] = ChatError(ErrorCode.CHAT_NOT_FOUND,
                                              f"chat {pending.chat_id} does not exist")
+            continue
+        if (pending.chat_id, pending.author_id) not in members:
+            refused[id(pending)] = ChatError(ErrorCode.NOT_CHAT_MEMBER, "you are not a "
+                                             f"member of chat {pending.chat_id}")
             continue
         fresh.append(pending)
         if key is not None:

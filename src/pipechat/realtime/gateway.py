@@ -11,7 +11,12 @@ from socketio import packet as sio_packet
 from pipechat.context import AppContext
 from pipechat.realtime import engineio_writer
 from pipechat.realtime.codec import OrjsonCodec
-from pipechat.realtime.lifetimes import LifetimeManager, LifetimeRedisManager, session_ender
+from pipechat.realtime.lifetimes import (
+    LifetimeManager,
+    LifetimeRedisManager,
+    room_leaver,
+    session_ender,
+)
 from pipechat.realtime.namespace import ACK_WANTED, ChatsNamespace, PendingReply
 from pipechat.realtime.publisher import RoomPublisher
 
@@ -141,6 +146,8 @@ def build_gateway(context: AppContext) -> Gateway:
     server.register_namespace(namespace)
     manager.on_session_ended = namespace.lifetimes.end_session
     context.end_session_sockets = session_ender(server)
+    manager.on_members_left = namespace.members_left
+    context.leave_chat_rooms = room_leaver(server)
     publisher = RoomPublisher(server)
     context.publish_to_users = publisher.publish_to_users
     return Gateway(server, publisher)

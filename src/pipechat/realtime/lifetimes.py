@@ -7,7 +7,8 @@ sockets due in one second share a `loop.call_at` handle.
 A revoked session (logout, a reused refresh token) ends its sockets on every process: an
 internal emit takes the client manager's usual path (Redis pub/sub when there are several
 processes), and at local delivery each process's manager ends its own sockets of that
-session instead of sending anything.
+session instead of sending anything. Users who leave a chat have their sockets taken out of
+its room the same way.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ log = logging.getLogger("pipechat.realtime")
 
 # An internal emit: delivered to no client, it ends the sockets of `{"sessionId": id}`.
 SESSION_ENDED = "pipechat:session-ended"
+# Another: `{"chatId": id, "userIds": [...]}` left the chat; their sockets leave its room.
+MEMBERS_LEFT = "pipechat:members-left"
 
 EndSocket = Callable[[str, ChatError], Coroutine[Any, Any, None]]
 
@@ -37,11 +40,15 @@ class LifetimeManager(BroadcastManager):
     """A client manager whose local delivery of `SESSION_ENDED` ends sockets."""
 
     on_session_ended: Callable[[int], Awaitable[None]] | None = None
+    on_members_left: Callable[[int, list[int]], Awaitable[None]] | None = None
 
     async def emit(self, event: str, data: Any, namespace: str, room: Any = None,
                    skip_sid: Any = None, callback: Any = None, to: Any = None,
                    **kwargs: Any) -> None:
-        """Emit as `BroadcastManager` does, except the internal `SESSION_ENDED`."""
+        """Emit as `BroadcastManager` does, except the internal events."""
+        if event == MEMBERS_LEFT:
+            await self._members_left(data)
+            return
         if event != SESSION_ENDED:
             await super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
                                callback=callback, to=to, **kwargs)
@@ -49,6 +56,13 @@ class LifetimeManager(BroadcastManager):
         session_id = data.get("sessionId") if isinstance(data, dict) else None
         if isinstance(session_id, int) and self.on_session_ended is not None:
             await self.on_session_ended(session_id)
+
+    async def _members_left(self, data: Any) -> None:
+        chat_id = data.get("chatId") if isinstance(data, dict) else None
+        user_ids = data.get("userIds") if isinstance(data, dict) else None
+        if isinstance(chat_id, int) and isinstance(user_ids, list) \
+                and self.on_members_left is not None:
+            await self.on_members_left(chat_id, [uid for uid in user_ids if isinstance(uid, int)])
 
 
 class LifetimeRedisManager(BroadcastRedisManager, LifetimeManager):
@@ -66,6 +80,20 @@ def session_ender(server: socketio.AsyncServer) -> Callable[[int], Awaitable[Non
             log.exception("could not end the sockets of a revoked session")
 
     return end_session_sockets
+
+
+def room_leaver(server: socketio.AsyncServer) -> Callable[[int, list[int]], Awaitable[None]]:
+    """What the chats domain calls to take users' sockets out of a chat's room everywhere."""
+
+    async def leave_chat_rooms(chat_id: int, user_ids: list[int]) -> None:
+        try:
+            await server.emit(MEMBERS_LEFT, {"chatId": chat_id, "userIds": user_ids},
+                              namespace=NAMESPACE)
+        except Exception:
+            # Committed already; their sends and entries are refused by the database anyway.
+            log.exception("could not take the sockets of departed members out of a room")
+
+    return leave_chat_rooms
 
 
 class SocketLifetimes:

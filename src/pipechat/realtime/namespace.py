@@ -176,6 +176,14 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self._report(sid, error, wants_ack=False)
         await self.server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
 
+    async def members_left(self, chat_id: int, user_ids: list[int]) -> None:
+        """These users left the chat: their sockets on this process leave its room."""
+        self._members.forget((chat_id, user_id) for user_id in user_ids)
+        manager = self.server.manager
+        for user_id in user_ids:
+            for sid, _eio_sid in manager.get_participants(NAMESPACE, user_room(user_id)):
+                await self.leave_room(sid, chat_room(chat_id))
+
     async def _authenticate(self, sid: str, connection: Connection,
                             args: tuple[Any, ...]) -> Any:
         data = parse_payload(SocketAuthenticate, args)

@@ -1,8 +1,9 @@
 """Chat management: kinds and names, and the per-chat change log `GET /sync` reads.
 
-Existing chats become groups named after their members, and get a log that starts with their
-creation (seq 1) followed by their messages in id order, so every message has a seq; those
-rows carry sync position 0 (older than any token).
+Existing chats become groups named after their members, owned by their member with the
+smallest id (their creator is not recorded), and get a log that starts with their creation
+(seq 1) followed by their messages in id order, so every message has a seq; those rows carry
+sync position 0 (older than any token).
 
 Revision ID: 0004
 Revises: 0003
@@ -70,6 +71,11 @@ def _add_columns() -> None:
         batch.add_column(sa.Column("last_position", sa.BigInteger(), nullable=False,
                                    server_default="0"))
     with op.batch_alter_table("chat_members") as batch:
+        batch.add_column(sa.Column("role", sa.String(length=10), nullable=False,
+                                   server_default="member"))
+        batch.add_column(sa.Column("joined_seq", sa.BigInteger(), nullable=False,
+                                   server_default="0"))
+        batch.add_column(sa.Column("hidden_upto", sa.BigInteger(), nullable=True))
         batch.add_column(sa.Column("member_position", sa.BigInteger(), nullable=False,
                                    server_default="0"))
     with op.batch_alter_table("messages") as batch:
@@ -90,6 +96,10 @@ def _name_groups() -> None:
 
 def _backfill() -> None:
     _name_groups()
+    op.execute("UPDATE chat_members SET joined_seq = 1")
+    op.execute(
+        "UPDATE chat_members SET role = 'owner' WHERE user_id = "
+        "(SELECT min(m.user_id) FROM chat_members AS m WHERE m.chat_id = chat_members.chat_id)")
     # seq 1 is each chat's creation; its messages follow in id order.
     op.execute(
         "UPDATE messages SET seq = numbered.n + 1 FROM (SELECT id, row_number() OVER "
@@ -117,6 +127,9 @@ def downgrade() -> None:
         batch.drop_column("seq")
     with op.batch_alter_table("chat_members") as batch:
         batch.drop_column("member_position")
+        batch.drop_column("hidden_upto")
+        batch.drop_column("joined_seq")
+        batch.drop_column("role")
     with op.batch_alter_table("chats") as batch:
         batch.drop_column("last_position")
         batch.drop_column("last_seq")
