@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pipechat.auth.service import PasswordHasher, TokenService
 from pipechat.config import Settings
@@ -14,12 +14,21 @@ from pipechat.limits.service import Limits
 if TYPE_CHECKING:
     from pipechat.messages.writer import MessageWriter
 
-Publisher = Callable[[str, Any, list[int]], Awaitable[None]]
+
+
+class Publisher(Protocol):
+    """Emits an event to every socket of these users (but `skip_sid`), after a commit."""
+
+    def __call__(self, event: str, data: Any, user_ids: list[int], /,
+                 skip_sid: str | None = None) -> Awaitable[None]: ...
+
+
 SessionEnder = Callable[[int], Awaitable[None]]
 RoomLeaver = Callable[[int, list[int]], Awaitable[None]]
 
 
-async def _publish_nowhere(_event: str, _data: Any, _user_ids: list[int]) -> None:
+async def _publish_nowhere(_event: str, _data: Any, _user_ids: list[int],
+                           skip_sid: str | None = None) -> None:
     """Used until a gateway is attached: there is nobody to tell."""
 
 

@@ -11,7 +11,7 @@ from support import LiveServer, create_chat, register
 
 PUBLIC_PROFILE = {"id", "nickname", "role", "createdAt", "updatedAt"}
 # What a member is in the chat, beside their profile.
-MEMBERSHIP = {"chatRole"}
+MEMBERSHIP = {"chatRole", "lastReadMessageId"}
 
 
 def assert_public(chat: dict[str, Any]) -> None:

@@ -20,7 +20,8 @@ from support import (
     register,
 )
 
-USER_KEYS = {"id", "nickname", "role", "createdAt", "updatedAt", "chatRole"}  # never the email
+USER_KEYS = {"id", "nickname", "role", "createdAt", "updatedAt", "chatRole",
+             "lastReadMessageId"}  # never the email
 
 
 async def walk(api: httpx.AsyncClient, url: str, account: Account) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 // Chat management with the official socket.io-client: a group renamed, joined, promoted and
 // left by removal; every member's sockets hear each change, with consecutive seqs, and the
-// removed member hears nothing more of the chat.
+// removed member hears nothing more of the chat; a read marker reaches the other members.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
@@ -91,6 +91,14 @@ for (const transport of ["websocket", "polling"]) {
       assert.equal(third.backlog("receive_message"), 0);
       const wrong = await rest(server.url, users[2], "PATCH", `/chats/${chat.id}`, { name: "x" });
       assert.deepEqual([wrong.status, wrong.body.code], [403, 101]);
+
+      const read = await second.call("mark_read", { chatId: chat.id, messageId: sent.data.id });
+      const marker = { chatId: chat.id, userId: users[1].id, lastReadMessageId: sent.data.id,
+        seq: 6 };
+      assert.deepEqual(read, { status: "ok", data: marker });
+      assert.deepEqual(await owner.next("read"), marker);
+      assert.equal(second.backlog("read"), 0); // the socket that asked is not told again
+      assert.equal(third.backlog("read"), 0);
     });
   });
 }

@@ -17,6 +17,8 @@ chat_members = Table(
     Column("role", String(10), nullable=False, default="member", server_default="member"),
     # The seq of the change that brought them in: "oldest member" when ownership passes on.
     Column("joined_seq", BigInteger, nullable=False, default=0, server_default="0"),
+    # The newest message this member has read; it only moves forward.
+    Column("last_read_message_id", BigInteger, nullable=True, default=None),
     # A direct chat its member left: hidden from their list until a newer message than this.
     Column("hidden_upto", BigInteger, nullable=True, default=None),
     # The sync position of the last change to this membership alone (joining, a read

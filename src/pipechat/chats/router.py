@@ -10,6 +10,7 @@ from fastapi import APIRouter, Path, Request, Response
 from pipechat.auth.dependencies import Context, CurrentUser
 from pipechat.chats.creation import do_create_chat
 from pipechat.chats.members import add_members, change_role, remove_member, rename_chat
+from pipechat.chats.reads import mark_read
 from pipechat.chats.schemas import (
     ChatCreate,
     ChatPublic,
@@ -17,6 +18,8 @@ from pipechat.chats.schemas import (
     MemberRemoved,
     MemberRoleUpdate,
     MembersAdd,
+    ReadMark,
+    ReadMarker,
 )
 from pipechat.chats.service import access_chat, list_user_chats
 from pipechat.errors import AUTH_ERRORS, MEMBER_ERRORS, THROTTLED_ERRORS
@@ -87,3 +90,10 @@ async def update_chat_member(cid: ChatIdPath, uid: UserIdPath, data: MemberRoleU
                              user: CurrentUser, context: Context) -> ChatPublic:
     """Change a member's role (the owner only); members get `member_updated`."""
     return await change_role(context, cid, user.id, uid, data.role)
+
+
+@router.post("/{cid}/read", response_model=ReadMarker, responses=MEMBER_ERRORS)
+async def read_chat_messages(cid: ChatIdPath, data: ReadMark, user: CurrentUser,
+                             context: Context) -> ReadMarker:
+    """Mark messages up to `messageId` read (never backwards); `read` goes to the others."""
+    return await mark_read(context, cid, user.id, data.message_id)

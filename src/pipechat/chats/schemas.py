@@ -61,6 +61,7 @@ class MemberPublic(UserPublic):
 
     chat_role: ChatRole | None = Field(description="owner, admin or member in a group; "
                                                    "null in a direct chat")
+    last_read_message_id: int | None = Field(description="the newest message they have read")
 
 
 class ChatPublic(CamelModel):
@@ -111,3 +112,24 @@ class MemberRemoved(CamelModel):
         description="left or removed from a group; hidden: left a direct chat, which stays "
                     "hidden from their list until a newer message")
     seq: int
+
+
+class ReadMark(StrictInput):
+    """`POST /chats/{cid}/read`: the newest message the caller has read."""
+
+    message_id: PositiveId
+
+
+class MarkRead(ReadMark):
+    """`mark_read`: the socket twin of `POST /chats/{cid}/read`."""
+
+    chat_id: PositiveId
+
+
+class ReadMarker(CamelModel):
+    """`read`, and the answer of `mark_read` / `POST /chats/{cid}/read`."""
+
+    chat_id: int
+    user_id: int
+    last_read_message_id: int
+    seq: int = Field(description="the chat's newest change then (a read is not a change)")

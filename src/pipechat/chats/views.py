@@ -23,12 +23,14 @@ async def load_members(session: AsyncSession,
         return members
     m = chat_members.c
     rows = await session.execute(
-        select(m.chat_id, m.role, User).join(User, User.id == m.user_id)
+        select(m.chat_id, m.role, m.last_read_message_id, User)
+        .join(User, User.id == m.user_id)
         .where(m.chat_id.in_(list(kinds))).order_by(m.chat_id, User.id))
-    for chat_id, role, user in rows:
+    for chat_id, role, last_read, user in rows:
         profile = UserPublic.model_validate(user).model_dump()
         members[chat_id].append(MemberPublic(
-            **profile, chat_role=role if kinds[chat_id] == "group" else None))
+            **profile, chat_role=role if kinds[chat_id] == "group" else None,
+            last_read_message_id=last_read))
     return members
 
 

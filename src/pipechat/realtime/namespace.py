@@ -18,7 +18,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from pipechat.auth.schemas import SocketAuthenticate, SocketAuthenticated
 from pipechat.auth.sessions import access_socket_token
 from pipechat.chats.creation import do_create_chat
-from pipechat.chats.schemas import ChatCreate, ChatIds
+from pipechat.chats.reads import mark_read
+from pipechat.chats.schemas import ChatCreate, ChatIds, MarkRead
 from pipechat.chats.service import MembershipCache, access_chat_ids
 from pipechat.context import AppContext
 from pipechat.errors import ChatError, ErrorCode
@@ -87,6 +88,7 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             "create_chat": self._create_chat,
             "enter_chat": self._enter_chat,
             "leave_chat": self._leave_chat,
+            "mark_read": self._mark_read,
             "send_message": self._send_message,
         }
 
@@ -217,6 +219,12 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         for chat_id in chat_ids:
             await self.leave_room(sid, chat_room(chat_id))
         return {"chatIds": chat_ids}
+
+    async def _mark_read(self, sid: str, connection: Connection, args: tuple[Any, ...]) -> Any:
+        data = parse_payload(MarkRead, args)
+        marker = await mark_read(self._context, data.chat_id, connection.user.id,
+                                 data.message_id, origin=sid)
+        return marker.model_dump(mode="json", by_alias=True)
 
     async def _send_message(self, sid: str, connection: Connection,
                             args: tuple[Any, ...]) -> PendingReply:

@@ -75,6 +75,7 @@ def _add_columns() -> None:
                                    server_default="member"))
         batch.add_column(sa.Column("joined_seq", sa.BigInteger(), nullable=False,
                                    server_default="0"))
+        batch.add_column(sa.Column("last_read_message_id", sa.BigInteger(), nullable=True))
         batch.add_column(sa.Column("hidden_upto", sa.BigInteger(), nullable=True))
         batch.add_column(sa.Column("member_position", sa.BigInteger(), nullable=False,
                                    server_default="0"))
@@ -128,6 +129,7 @@ def downgrade() -> None:
     with op.batch_alter_table("chat_members") as batch:
         batch.drop_column("member_position")
         batch.drop_column("hidden_upto")
+        batch.drop_column("last_read_message_id")
         batch.drop_column("joined_seq")
         batch.drop_column("role")
     with op.batch_alter_table("chats") as batch:
