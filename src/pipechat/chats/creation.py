@@ -14,6 +14,7 @@ from pipechat.chats.schemas import MAX_NAME_LENGTH, ChatCreate, ChatPublic
 from pipechat.chats.views import render_chat
 from pipechat.context import AppContext
 from pipechat.errors import ChatError, ErrorCode, validation_error
+from pipechat.users.blocks import check_not_blocked
 from pipechat.users.models import User
 
 
@@ -83,6 +84,8 @@ async def _insert_chat(context: AppContext, creator_id: int, data: ChatCreate,
                        member_ids: list[int], key: str | None) -> ChatPublic:
     async with context.db.write() as session:
         users = await known_users(session, member_ids)
+        await check_not_blocked(session, creator_id,
+                                [uid for uid in member_ids if uid != creator_id])
         name = None if data.kind == "direct" else data.name or _group_name(users)
         chat = Chat(kind=data.kind, name=name, direct_key=key)
         session.add(chat)

@@ -29,6 +29,7 @@ from pipechat.chats.views import render_chat
 from pipechat.context import AppContext
 from pipechat.db import utc_now
 from pipechat.errors import ChatError, ErrorCode
+from pipechat.users.blocks import check_not_blocked
 
 RANK = {"owner": 3, "admin": 2, "member": 1}
 M = chat_members.c
@@ -138,6 +139,7 @@ async def add_members(context: AppContext, chat_id: int, actor_id: int,
             raise ChatError(ErrorCode.TOO_MANY_MEMBERS, f"a group has at most {cap} members",
                             {"max": cap})
         await known_users(session, new_ids)
+        await check_not_blocked(session, actor_id, new_ids)
         recorded = await append_changes(session, chat, [
             NewChange("member_added", actor_id, {"userIds": new_ids})])
         await session.execute(chat_members.insert(), [

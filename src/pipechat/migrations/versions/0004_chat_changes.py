@@ -1,4 +1,4 @@
-"""Chat management: kinds and names, and the per-chat change log `GET /sync` reads.
+"""Chat management: kinds, names, roles, read markers, blocks, and the per-chat change log.
 
 Existing chats become groups named after their members, owned by their member with the
 smallest id (their creator is not recorded), and get a log that starts with their creation
@@ -57,6 +57,17 @@ def _create_tables() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sync_clock")),
     )
     op.execute("INSERT INTO sync_clock (id, position) VALUES (1, 0)")
+    op.create_table(
+        "user_blocks",
+        sa.Column("blocker_id", sa.Integer(), nullable=False),
+        sa.Column("blocked_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["blocker_id"], ["users.id"],
+                                name=op.f("fk_user_blocks_blocker_id_users"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(["blocked_id"], ["users.id"],
+                                name=op.f("fk_user_blocks_blocked_id_users"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("blocker_id", "blocked_id", name=op.f("pk_user_blocks")),
+    )
 
 
 def _add_columns() -> None:
@@ -139,6 +150,7 @@ def downgrade() -> None:
         batch.drop_column("direct_key")
         batch.drop_column("name")
         batch.drop_column("kind")
+    op.drop_table("user_blocks")
     op.drop_table("sync_clock")
     op.drop_table("chat_departures")
     op.drop_table("chat_changes")
