@@ -110,7 +110,9 @@ async def test_read_chat_member_missing_and_stranger(api: httpx.AsyncClient) -> 
     owner, friend, stranger = await register(api), await register(api), await register(api)
     chat = await create_chat(api, owner, friend)
     mine = await api.get(f"/chats/{chat['id']}", headers=friend.bearer)
-    assert mine.status_code == 200 and mine.json() == chat
+    # The chat as created, plus what only this member sees.
+    assert mine.status_code == 200
+    assert mine.json() == {**chat, "unreadCount": 0, "lastReadMessageId": None}
     missing = await api.get(f"/chats/{chat['id'] + 1}", headers=owner.bearer)
     assert missing.status_code == 404 and missing.json()["code"] == 100
     forbidden = await api.get(f"/chats/{chat['id']}", headers=stranger.bearer)
@@ -128,8 +130,9 @@ async def test_list_chats_shows_only_the_callers_chats(api: httpx.AsyncClient) -
     own = await create_chat(api, owner)
     response = await api.get("/chats", headers=owner.bearer)
     assert response.status_code == 200
-    assert response.json() == {"data": [shared, own], "cursor": {"after": None}, "count": 2,
-                               "next": None}
+    mine = {"unreadCount": 0, "lastReadMessageId": None}
+    assert response.json() == {"data": [{**shared, **mine}, {**own, **mine}],
+                               "cursor": {"after": None}, "count": 2, "next": None}
 
 
 async def test_following_next_yields_every_chat_once_in_both_orders(

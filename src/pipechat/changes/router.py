@@ -49,7 +49,8 @@ async def sync(request: Request, user: CurrentUser, context: Context,
     """The caller's chats that changed since `since`: each one's state and its new changes."""
     since = _token("since", query.since) or BEGINNING
     result = await read_sync_page(context.db, user.id, since, query.after, query.take,
-                                  context.settings.sync_changes_max)
+                                  context.settings.sync_changes_max,
+                                  context.settings.unread_count_max)
     # Every page hands back the first page's token: a later page's snapshot is newer, and
     # the chats on earlier pages were read before it.
     token = query.next_since or result.token.encode()

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipechat.changes.service import MAX_TOKEN_LENGTH, TOKEN_PATTERN
-from pipechat.chats.schemas import ChatPublic
+from pipechat.chats.schemas import ChatListItem
 from pipechat.pagination import DEFAULT_TAKE, MAX_ID
 from pipechat.schemas import CamelModel
 
@@ -32,7 +32,8 @@ class SyncChat(CamelModel):
 
     chat_id: int
     seq: int = Field(description="the newest change of the chat this answer covers")
-    chat: ChatPublic | None = Field(description="the chat now; null when you are no longer in it")
+    chat: ChatListItem | None = Field(description="the chat now, as you see it; null when "
+                                                  "you are no longer in it")
     changes: list[ChangePublic]
     limited: bool = Field(description="true when older changes since the token were left "
                                       "out: fill them from GET /chats/{cid}/changes")

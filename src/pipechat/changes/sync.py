@@ -18,8 +18,8 @@ from pipechat.changes.models import ChatChange, ChatDeparture
 from pipechat.changes.schemas import ChangePublic, SyncChat
 from pipechat.changes.service import SyncToken, read_token
 from pipechat.chats.models import Chat, chat_members
-from pipechat.chats.schemas import ChatPublic
-from pipechat.chats.views import render_chats
+from pipechat.chats.schemas import ChatListItem
+from pipechat.chats.views import render_items
 from pipechat.db import Database
 from pipechat.messages.models import Message
 from pipechat.messages.schemas import MessagePublic
@@ -109,22 +109,24 @@ async def render_changes(session: AsyncSession,
             for c in changes]
 
 
-async def load_chats(session: AsyncSession, chat_ids: list[int]) -> dict[int, ChatPublic]:
-    """The current state of these chats, with their members."""
+async def load_chats(session: AsyncSession, chat_ids: list[int], viewer_id: int,
+                     unread_cap: int) -> dict[int, ChatListItem]:
+    """The current state of these chats as `viewer_id` sees them."""
     if not chat_ids:
         return {}
     chats = list(await session.scalars(select(Chat).where(Chat.id.in_(chat_ids))))
-    return {chat.id: public for chat, public in zip(chats, await render_chats(session, chats),
-                                                    strict=True)}
+    items = await render_items(session, chats, viewer_id, unread_cap)
+    return {item.id: item for item in items}
 
 
 async def read_sync_page(db: Database, user_id: int, since: SyncToken, after: int, take: int,
-                         changes_max: int) -> SyncResult:
+                         changes_max: int, unread_cap: int) -> SyncResult:
     """Up to `take` changed chats after chat id `after`, all read in one snapshot."""
     async with db.snapshot() as session:
         token = await read_token(session)
         changed = await find_changed_chats(session, user_id, since, after, take)
-        states = await load_chats(session, [c.chat_id for c in changed if c.upto_seq is None])
+        states = await load_chats(session, [c.chat_id for c in changed if c.upto_seq is None],
+                                  user_id, unread_cap)
         found_changes: list[tuple[list[ChatChange], bool]] = [
             await recent_changes(session, c.chat_id, since, c.upto_seq, changes_max)
             for c in changed]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pipechat.db import Base, Timestamped
+from pipechat.db import Base, Timestamped, UTCDateTime, utc_now
 from pipechat.users.models import User
 
 chat_members = Table(
@@ -45,6 +47,9 @@ class Chat(Timestamped, Base):
     # transaction that made it, both maintained under the chat's row lock.
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     last_position: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # When its newest message was saved, or it was created: the order of "by activity" lists.
+    # Not indexed: the message writer moves it on every batch, which then stays a HOT update.
+    activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
     users: Mapped[list[User]] = relationship(
         secondary=chat_members, lazy="raise", order_by=User.id
     )

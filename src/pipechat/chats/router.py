@@ -9,10 +9,15 @@ from fastapi import APIRouter, Path, Request, Response
 
 from pipechat.auth.dependencies import Context, CurrentUser
 from pipechat.chats.creation import do_create_chat
+from pipechat.chats.listing import ChatsParams, encode_cursor, list_by_activity, list_by_id
 from pipechat.chats.members import add_members, change_role, remove_member, rename_chat
+from pipechat.chats.models import Chat
 from pipechat.chats.reads import mark_read
 from pipechat.chats.schemas import (
+    ActivityCursor,
+    ActivityPage,
     ChatCreate,
+    ChatListItem,
     ChatPublic,
     ChatRename,
     MemberRemoved,
@@ -21,23 +26,42 @@ from pipechat.chats.schemas import (
     ReadMark,
     ReadMarker,
 )
-from pipechat.chats.service import access_chat, list_user_chats
+from pipechat.chats.service import access_chat
+from pipechat.chats.views import render_items
+from pipechat.context import AppContext
 from pipechat.errors import AUTH_ERRORS, MEMBER_ERRORS, THROTTLED_ERRORS
-from pipechat.pagination import MAX_ID, CursorPage, OffsetPage, PageParams, build_page
+from pipechat.pagination import MAX_ID, CursorPage, OffsetPage, build_page, link_with
 
 router = APIRouter(prefix="/chats", tags=["chats"])
 ChatIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="the chat's id")]
 
 
-@router.get("", response_model=CursorPage[ChatPublic] | OffsetPage[ChatPublic],
-            responses=AUTH_ERRORS)
+ChatsPage = CursorPage[ChatListItem] | OffsetPage[ChatListItem] | ActivityPage
+
+
+@router.get("", response_model=ChatsPage, responses=AUTH_ERRORS)
 async def paginate_chats(request: Request, user: CurrentUser, context: Context,
-                         query: PageParams) -> CursorPage[ChatPublic] | OffsetPage[ChatPublic]:
-    """The caller's chats with their users, by id (creation order)."""
+                         query: ChatsParams) -> ChatsPage:
+    """The caller's chats: by id (the seed's pagination), or `sort=activity`."""
+    cap = context.settings.unread_count_max
     async with context.db.read() as session:
-        chats, total = await list_user_chats(session, user.id, query)
-    return build_page(chats, [chat.id for chat in chats], total, query, request,
+        if query.sort == "activity":
+            chats = await list_by_activity(session, user.id, query.activity_before, query.take)
+            items = await render_items(session, chats, user.id, cap)
+            return _activity_page(request, context, chats, items, query.take)
+        chats, total = await list_by_id(session, user.id, query)
+        items = await render_items(session, chats, user.id, cap)
+    return build_page(items, [chat.id for chat in chats], total, query, request,
                       context.settings.public_base_url)
+
+
+def _activity_page(request: Request, context: AppContext, chats: list[Chat],
+                   items: list[ChatListItem], take: int) -> ActivityPage:
+    before = encode_cursor(chats[-1]) if chats and len(chats) == take else None
+    link = None if before is None else link_with(request, context.settings.public_base_url,
+                                                 {"activity_before": before})
+    return ActivityPage(data=items, cursor=ActivityCursor(before=before), count=len(items),
+                        next=link)
 
 
 @router.post("", status_code=HTTPStatus.CREATED, response_model=ChatPublic,
@@ -54,11 +78,11 @@ async def create_chat(data: ChatCreate, user: CurrentUser, context: Context,
     return created.chat
 
 
-@router.get("/{cid}", response_model=ChatPublic, responses=MEMBER_ERRORS)
-async def read_chat(cid: ChatIdPath, user: CurrentUser, context: Context) -> ChatPublic:
-    """One chat with its users; only its members may see it."""
+@router.get("/{cid}", response_model=ChatListItem, responses=MEMBER_ERRORS)
+async def read_chat(cid: ChatIdPath, user: CurrentUser, context: Context) -> ChatListItem:
+    """One chat with its users, as the caller sees it; only its members may see it."""
     async with context.db.read() as session:
-        return await access_chat(session, cid, user.id)
+        return await access_chat(session, cid, user.id, context.settings.unread_count_max)
 
 
 UserIdPath = Annotated[int, Path(ge=1, le=MAX_ID, description="the member's user id")]

@@ -6,15 +6,15 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from pipechat.schemas import CamelModel, StrictInput, check_storable
+from pipechat.messages.schemas import MessagePublic
+from pipechat.schemas import CamelModel, PositiveId, StrictInput, check_storable
 from pipechat.users.schemas import UserPublic
 
 # Bounded so a hostile client cannot make one request touch unbounded rows.
 MAX_IDS_PER_REQUEST = 100
 MAX_NAME_LENGTH = 100
-PositiveId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 ChatKind = Literal["direct", "group"]
 ChatRole = Literal["owner", "admin", "member"]
 
@@ -74,14 +74,17 @@ class ChatPublic(CamelModel):
     updated_at: datetime
     users: list[MemberPublic]
     seq: int = Field(description="the chat's newest change: the state shown here")
+    last_message: MessagePublic | None = Field(description="the newest message, or null")
 
 
-class ChatSummary(CamelModel):
-    """A chat without its members, as attached to each message in history."""
+class ChatListItem(ChatPublic):
+    """A chat as one of its members sees it: also their unread count and read marker."""
 
-    id: int
-    created_at: datetime
-    updated_at: datetime
+    unread_count: int = Field(description="messages of others after your read marker, "
+                                          "counted up to PIPECHAT_UNREAD_COUNT_MAX")
+    last_read_message_id: int | None = Field(description="your read marker")
+
+
 
 
 class ChatRename(StrictInput):
@@ -133,3 +136,18 @@ class ReadMarker(CamelModel):
     user_id: int
     last_read_message_id: int
     seq: int = Field(description="the chat's newest change then (a read is not a change)")
+
+
+class ActivityCursor(BaseModel):
+    """Where the next page by activity starts: the last chat's cursor, or null."""
+
+    before: str | None
+
+
+class ActivityPage(BaseModel):
+    """A page of `GET /chats?sort=activity`: most recently active first."""
+
+    data: list[ChatListItem]
+    cursor: ActivityCursor
+    count: int = Field(description="number of chats in `data`")
+    next: str | None = Field(description="absolute URL of the next page, or null")

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pipechat.chats.models import Chat, chat_members
-from pipechat.chats.schemas import ChatPublic
-from pipechat.chats.views import render_chat, render_chats
+from pipechat.chats.schemas import ChatListItem
+from pipechat.chats.views import render_items
 from pipechat.db import Database
 from pipechat.errors import ChatError, ErrorCode
-from pipechat.pagination import PageQuery, owned_by, select_page, select_total
 
 
 class MembershipCache:
@@ -73,9 +72,11 @@ async def access_chat_ids(
     cache.remember((chat_id, user_id) for chat_id in unknown)
 
 
-async def access_chat(session: AsyncSession, chat_id: int, user_id: int) -> ChatPublic:
-    """The chat as shown, if it exists (else 100) and `user_id` is a member (else 101)."""
-    return await render_chat(session, await access_chat_summary(session, chat_id, user_id))
+async def access_chat(session: AsyncSession, chat_id: int, user_id: int,
+                      unread_cap: int) -> ChatListItem:
+    """The chat as `user_id` sees it, if it exists (else 100) and they are in it (else 101)."""
+    chat = await access_chat_summary(session, chat_id, user_id)
+    return (await render_items(session, [chat], user_id, unread_cap))[0]
 
 
 async def list_chat_ids_of_user(session: AsyncSession, user_id: int) -> list[int]:
@@ -101,24 +102,3 @@ async def access_chat_summary(session: AsyncSession, chat_id: int, user_id: int)
         raise ChatError(ErrorCode.NOT_CHAT_MEMBER, f"you are not a member of chat {chat_id}")
     chat: Chat = row[0]
     return chat
-
-
-def listed() -> ColumnElement[bool]:
-    """A membership shows in its user's list unless they left (hid) the direct chat since."""
-    hidden_upto = chat_members.c.hidden_upto
-    return hidden_upto.is_(None) | (func.coalesce(Chat.last_message_id, 0) > hidden_upto)
-
-
-async def list_user_chats(session: AsyncSession, user_id: int,
-                          query: PageQuery) -> tuple[list[ChatPublic], int | None]:
-    """One page of the chats `user_id` is in, as shown; the total in page mode."""
-    dialect = session.get_bind().dialect.name
-    member_of = (select(Chat).join(chat_members, chat_members.c.chat_id == Chat.id)
-                 .where(owned_by(chat_members.c.user_id, user_id, dialect), listed()))
-    chats = await render_chats(session, list(await session.scalars(
-        select_page(member_of, chat_members.c.chat_id, query, chat_members.c.user_id))))
-    total = None
-    if query.page is not None:
-        total = int(await session.scalar(select_total(member_of, chat_members.c.chat_id,
-                                                      query)) or 0)
-    return chats, total

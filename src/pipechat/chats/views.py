@@ -1,17 +1,21 @@
-"""How chats are shown: a chat's fields with its members' profiles and roles."""
+"""How chats are shown: fields, members with roles and markers, the newest message, and for
+one member their unread count."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pipechat.chats.models import Chat, chat_members
-from pipechat.chats.schemas import ChatPublic, MemberPublic
+from pipechat.chats.schemas import ChatListItem, ChatPublic, MemberPublic
+from pipechat.messages.models import Message
+from pipechat.messages.schemas import MessagePublic
+from pipechat.pagination import owned_by
 from pipechat.users.models import User
-from pipechat.users.schemas import UserPublic
+from pipechat.users.schemas import Author, UserPublic
 
 
 async def load_members(session: AsyncSession,
@@ -34,15 +38,70 @@ async def load_members(session: AsyncSession,
     return members
 
 
+async def load_last_messages(session: AsyncSession,
+                             chats: Sequence[Chat]) -> dict[int, MessagePublic]:
+    """Each chat's newest message, by primary key (the chat row names it)."""
+    ids = [chat.last_message_id for chat in chats if chat.last_message_id is not None]
+    if not ids:
+        return {}
+    rows = await session.execute(select(Message, User.nickname)
+                                 .join(User, User.id == Message.author_id)
+                                 .where(Message.id.in_(ids)))
+    return {message.chat_id: MessagePublic(
+        id=message.id, chat_id=message.chat_id, message=message.message,
+        client_message_id=message.client_message_id,
+        author=Author(id=message.author_id, nickname=nickname),
+        created_at=message.created_at, seq=message.seq) for message, nickname in rows}
+
+
 async def render_chats(session: AsyncSession, chats: Sequence[Chat]) -> list[ChatPublic]:
-    """The wire form of `chats`, in the same order."""
+    """The wire form of `chats` that every member shares (events carry it), in order."""
     members = await load_members(session, chats)
+    newest = await load_last_messages(session, chats)
     return [ChatPublic(id=chat.id, kind=chat.kind, name=chat.name,
                        created_at=chat.created_at, updated_at=chat.updated_at,
-                       users=members[chat.id], seq=chat.last_seq)
+                       users=members[chat.id], seq=chat.last_seq,
+                       last_message=newest.get(chat.id))
             for chat in chats]
 
 
 async def render_chat(session: AsyncSession, chat: Chat) -> ChatPublic:
-    """The wire form of one chat."""
+    """The shared wire form of one chat."""
     return (await render_chats(session, [chat]))[0]
+
+
+def select_unread(chat_id: int, viewer_id: int, marker: int | None, cap: int,
+                  dialect: str) -> Select[int]:
+    """Messages of others after the marker, counting at most `cap` of them.
+
+    A range of the (chat_id, id) index from the marker on, stopped after `cap` rows, so a
+    chat never read costs no more than one read to the cap.
+    """
+    m = Message.__table__.c
+    after = (select(m.id).where(owned_by(m.chat_id, chat_id, dialect), m.id > (marker or 0),
+                                m.author_id != viewer_id)
+             .order_by(m.chat_id, m.id).limit(cap).subquery())
+    return select(func.count()).select_from(after)
+
+
+async def count_unread(session: AsyncSession, chat_id: int, viewer_id: int,
+                       marker: int | None, cap: int) -> int:
+    """`select_unread`'s count."""
+    dialect = session.get_bind().dialect.name
+    return int(await session.scalar(select_unread(chat_id, viewer_id, marker, cap, dialect))
+               or 0)
+
+
+async def render_items(session: AsyncSession, chats: Sequence[Chat], viewer_id: int,
+                       cap: int) -> list[ChatListItem]:
+    """`chats` as the member `viewer_id` sees them: with unread count and read marker."""
+    items = []
+    for public in await render_chats(session, chats):
+        marker = next((u.last_read_message_id for u in public.users if u.id == viewer_id), None)
+        unread = 0
+        newest = public.last_message
+        if newest is not None and (marker is None or newest.id > marker):
+            unread = await count_unread(session, public.id, viewer_id, marker, cap)
+        items.append(ChatListItem(**public.model_dump(), unread_count=unread,
+                                  last_read_message_id=marker))
+    return items

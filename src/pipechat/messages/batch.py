@@ -33,7 +33,7 @@ CHATS = cast(Table, Chat.__table__)
 _ADVANCE_CHATS = (update(CHATS).where(CHATS.c.id == bindparam("chat_id"))
                   .values(last_message_id=bindparam("newest"), last_seq=bindparam("head_seq"),
                           last_position=bindparam("head_position"),
-                          updated_at=CHATS.c.updated_at))
+                          activity_at=bindparam("active_at"), updated_at=CHATS.c.updated_at))
 _INSERT_MESSAGES = insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True)
 _INSERT_CHANGES = insert(CHANGES)
 
@@ -250,7 +250,7 @@ def _store(connection: Connection, fresh: list[PendingMessage], heads: dict[int,
     touched = {p.chat_id for p in fresh}
     connection.execute(_ADVANCE_CHATS, [
         {"chat_id": chat_id, "newest": heads[chat_id].newest, "head_seq": heads[chat_id].seq,
-         "head_position": position} for chat_id in sorted(touched)])
+         "head_position": position, "active_at": now} for chat_id in sorted(touched)])
     return saved
 
 

@@ -6,10 +6,9 @@ from fastapi import APIRouter, Request
 
 from pipechat.auth.dependencies import Context, CurrentUser
 from pipechat.chats.router import ChatIdPath
-from pipechat.chats.schemas import ChatSummary
 from pipechat.chats.service import access_chat_summary
 from pipechat.errors import MEMBER_ERRORS
-from pipechat.messages.schemas import MessageWithChat
+from pipechat.messages.schemas import ChatSummary, MessageWithChat
 from pipechat.messages.service import list_chat_messages
 from pipechat.pagination import CursorPage, OffsetPage, PageParams, build_page
 from pipechat.users.schemas import Author
