@@ -41,8 +41,8 @@ CHATS: Table = Chat.__table__  # type: ignore[assignment]
 
 # The writing transaction's id: assigned on first use, the same for all its statements.
 PG_POSITION: ColumnElement[int] = literal_column("pg_current_xact_id()::text::bigint")
-_TICK = update(CLOCK).where(CLOCK.c.id == 1).values(position=CLOCK.c.position + 1).returning(
-    CLOCK.c.position)
+# Raw SQL: it runs in every SQLite message batch, and the statement never changes.
+_TICK = "UPDATE sync_clock SET position = position + 1 WHERE id = 1 RETURNING position"
 _PG_TOKEN = text(
     "SELECT pg_snapshot_xmax(s)::text::bigint AS xmax, "
     "ARRAY(SELECT x::text::bigint FROM pg_snapshot_xip(s) AS x ORDER BY 1) AS xip "
@@ -115,7 +115,7 @@ def draw_position(connection: Connection) -> int:
     """The sync position of the current write transaction (the same on every call in it)."""
     if connection.dialect.name == "sqlite":
         # One writer at a time: bump once per transaction. The caller calls this once.
-        return int(connection.execute(_TICK).scalar_one())
+        return int(connection.exec_driver_sql(_TICK).scalar_one())
     return int(connection.execute(select(PG_POSITION)).scalar_one())
 
 

@@ -110,40 +110,51 @@ def write_batch(connection: Connection, batch: list[PendingMessage]) -> list[Bat
     A message for a chat that no longer exists gets its error as its result; the others
     are saved.
     """
-    heads, position = lock_chats(connection, sorted({p.chat_id for p in batch}))
-    members = find_members(connection, batch)
+    locked = lock_chats(connection, sorted({p.chat_id for p in batch}),
+                        sorted({p.author_id for p in batch}))
     earlier = find_resent(connection, [key for p in batch if (key := p.key) is not None])
-    return insert_new(connection, batch, earlier, heads, position, members)
+    return insert_new(connection, batch, earlier, locked)
 
 
-def lock_chats(connection: Connection, chat_ids: list[int]) -> tuple[dict[int, ChatHead], int]:
-    """Each chat's head, read while holding the chats' write locks, and the sync position.
+@dataclass(slots=True)
+class LockedChats:
+    """What a batch reads under its chats' locks.
+
+    `members` are the batch's (chat, author) pairs that are memberships: the gateway checked
+    each message's author when it accepted it, but a member removed since (removal takes the
+    same chat lock) must not have a message saved after their removal.
+    """
+
+    heads: dict[int, ChatHead]
+    members: set[tuple[int, int]]
+    position: int
+
+
+def lock_chats(connection: Connection, chat_ids: list[int], authors: list[int]) -> LockedChats:
+    """Each chat's head and the authors' memberships, read under the chats' write locks.
 
     On PostgreSQL the chat rows are locked (in id order, so batches cannot deadlock) before
-    ids are drawn, and the same statement reads the transaction id (no extra round trip);
-    on SQLite the write transaction (BEGIN IMMEDIATE) already excludes writers.
-    """
-    statement = (select(CHATS.c.id, CHATS.c.last_message_id, CHATS.c.last_seq)
-                 .where(CHATS.c.id.in_(chat_ids)).order_by(CHATS.c.id))
-    if connection.dialect.name == "sqlite":
-        rows = connection.execute(statement).all()
-        return {row[0]: ChatHead(row[1], row[2]) for row in rows}, draw_position(connection)
-    locked = connection.execute(statement.add_columns(PG_POSITION).with_for_update()).all()
-    position = locked[0][3] if locked else draw_position(connection)
-    return {row[0]: ChatHead(row[1], row[2]) for row in locked}, int(position)
-
-
-def find_members(connection: Connection, batch: list[PendingMessage]) -> set[tuple[int, int]]:
-    """Which (chat, author) pairs of the batch are memberships, read under the chats' locks.
-
-    The gateway checked membership when it accepted each message; a member removed since
-    (removal takes the same chat lock) must not have a message saved after their removal.
+    ids are drawn, by a statement that also reads the transaction id (the sync position);
+    the memberships are read by the next statement, whose snapshot is taken once the locks
+    are held (a join in the locking statement could see a membership a removal that held the
+    lock had just deleted). On SQLite the write transaction (BEGIN IMMEDIATE) excludes every
+    other writer, so one statement reads both.
     """
     m = chat_members.c
-    rows = connection.execute(select(m.chat_id, m.user_id).where(
-        m.chat_id.in_(sorted({p.chat_id for p in batch})),
-        m.user_id.in_(sorted({p.author_id for p in batch}))))
-    return {(chat_id, user_id) for chat_id, user_id in rows}
+    heads_of = select(CHATS.c.id, CHATS.c.last_message_id, CHATS.c.last_seq).where(
+        CHATS.c.id.in_(chat_ids)).order_by(CHATS.c.id)
+    if connection.dialect.name == "sqlite":
+        rows = connection.execute(heads_of.add_columns(m.user_id).outerjoin(
+            chat_members, (m.chat_id == CHATS.c.id) & m.user_id.in_(authors))).all()
+        return LockedChats({row[0]: ChatHead(row[1], row[2]) for row in rows},
+                           {(row[0], row[3]) for row in rows if row[3] is not None},
+                           draw_position(connection))
+    locked = connection.execute(heads_of.add_columns(PG_POSITION).with_for_update()).all()
+    members = connection.execute(select(m.chat_id, m.user_id).where(
+        m.chat_id.in_(chat_ids), m.user_id.in_(authors))).all()
+    position = locked[0][3] if locked else draw_position(connection)
+    return LockedChats({row[0]: ChatHead(row[1], row[2]) for row in locked},
+                       {(row[0], row[1]) for row in members}, int(position))
 
 
 # One index search per key on both databases. SQLite answers a row-value
@@ -201,8 +212,7 @@ def _previous_id(connection: Connection, chat_id: int, message_id: int) -> int |
 
 def insert_new(connection: Connection, batch: list[PendingMessage],
                earlier: dict[tuple[int, str], SavedMessage],
-               heads: dict[int, ChatHead], position: int,
-               members: set[tuple[int, int]]) -> list[BatchResult]:
+               locked: LockedChats) -> list[BatchResult]:
     """Insert what is not a re-send, log it, chain previousId; results in batch order."""
     fresh: list[PendingMessage] = []
     first_of_key: dict[tuple[int, str], PendingMessage] = {}
@@ -211,18 +221,18 @@ def insert_new(connection: Connection, batch: list[PendingMessage],
         key = pending.key
         if key is not None and (key in earlier or key in first_of_key):
             continue
-        if pending.chat_id not in heads:
+        if pending.chat_id not in locked.heads:
             refused[id(pending)] = ChatError(ErrorCode.CHAT_NOT_FOUND,
                                              f"chat {pending.chat_id} does not exist")
             continue
-        if (pending.chat_id, pending.author_id) not in members:
+        if (pending.chat_id, pending.author_id) not in locked.members:
             refused[id(pending)] = ChatError(ErrorCode.NOT_CHAT_MEMBER, "you are not a "
                                              f"member of chat {pending.chat_id}")
             continue
         fresh.append(pending)
         if key is not None:
             first_of_key[key] = pending
-    saved_by_pending = _store(connection, fresh, heads, position) if fresh else {}
+    saved_by_pending = _store(connection, fresh, locked.heads, locked.position) if fresh else {}
     return [refused[id(p)] if id(p) in refused
             else _result_for(p, saved_by_pending, first_of_key, earlier) for p in batch]
 
@@ -245,7 +255,7 @@ def _store(connection: Connection, fresh: list[PendingMessage], heads: dict[int,
         head.newest = new_id
     connection.execute(_INSERT_CHANGES, [
         {"chat_id": m.chat_id, "seq": m.seq, "position": position, "kind": "message",
-         "by_user_id": m.author_id, "message_id": m.id, "payload": None, "created_at": now}
+         "by_user_id": m.author_id, "message_id": m.id, "created_at": now}
         for m in saved.values()])
     touched = {p.chat_id for p in fresh}
     connection.execute(_ADVANCE_CHATS, [
