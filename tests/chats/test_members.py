@@ -201,10 +201,15 @@ async def test_leaving_a_direct_chat_hides_it_until_a_new_message(
     assert await alice.socket.next("chat_hidden") == {"chatId": chat["id"], "seq": 1}
     assert bob.socket.backlog("chat_hidden") == 0 and bob.socket.backlog("member_removed") == 0
     assert await listed(alice) == [] and await listed(bob) == [chat["id"]]
+    one = (await call(api, "GET", f"/chats/{chat['id']}", alice)).json()
+    assert one["hidden"] is True
+    synced = (await call(api, "GET", "/sync", alice)).json()["data"]
+    assert [(c["chatId"], c["chat"]["hidden"]) for c in synced] == [(chat["id"], True)]
     # Still a member: a new message brings it back.
     sent = await bob.socket.call("send_message", {"chatId": chat["id"], "message": "hi?"})
     assert sent["status"] == "ok"
     assert await listed(alice) == [chat["id"]]
+    assert (await call(api, "GET", f"/chats/{chat['id']}", alice)).json()["hidden"] is False
     await call(api, "DELETE", f"/chats/{chat['id']}/members/{alice.id}", alice)
     assert await listed(alice) == []
     again = await call(api, "POST", "/chats", alice, {"kind": "direct", "userIds": [bob.id]})

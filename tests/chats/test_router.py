@@ -112,7 +112,7 @@ async def test_read_chat_member_missing_and_stranger(api: httpx.AsyncClient) -> 
     mine = await api.get(f"/chats/{chat['id']}", headers=friend.bearer)
     # The chat as created, plus what only this member sees.
     assert mine.status_code == 200
-    assert mine.json() == {**chat, "unreadCount": 0, "lastReadMessageId": None}
+    assert mine.json() == {**chat, "unreadCount": 0, "lastReadMessageId": None, "hidden": False}
     missing = await api.get(f"/chats/{chat['id'] + 1}", headers=owner.bearer)
     assert missing.status_code == 404 and missing.json()["code"] == 100
     forbidden = await api.get(f"/chats/{chat['id']}", headers=stranger.bearer)
@@ -130,7 +130,7 @@ async def test_list_chats_shows_only_the_callers_chats(api: httpx.AsyncClient) -
     own = await create_chat(api, owner)
     response = await api.get("/chats", headers=owner.bearer)
     assert response.status_code == 200
-    mine = {"unreadCount": 0, "lastReadMessageId": None}
+    mine = {"unreadCount": 0, "lastReadMessageId": None, "hidden": False}
     assert response.json() == {"data": [{**shared, **mine}, {**own, **mine}],
                                "cursor": {"after": None}, "count": 2, "next": None}
 

@@ -83,6 +83,8 @@ class ChatListItem(ChatPublic):
     unread_count: int = Field(description="messages of others after your read marker, "
                                           "counted up to PIPECHAT_UNREAD_COUNT_MAX")
     last_read_message_id: int | None = Field(description="your read marker")
+    hidden: bool = Field(description="you left this direct chat and nothing was said since: "
+                                     "it is not in your GET /chats")
 
 
 

@@ -95,13 +95,20 @@ async def count_unread(session: AsyncSession, chat_id: int, viewer_id: int,
 async def render_items(session: AsyncSession, chats: Sequence[Chat], viewer_id: int,
                        cap: int) -> list[ChatListItem]:
     """`chats` as the member `viewer_id` sees them: with unread count and read marker."""
+    m = chat_members.c
+    mine = {row.chat_id: row for row in await session.execute(
+        select(m.chat_id, m.last_read_message_id, m.hidden_upto).where(
+            m.user_id == viewer_id, m.chat_id.in_([chat.id for chat in chats])))}
     items = []
-    for public in await render_chats(session, chats):
-        marker = next((u.last_read_message_id for u in public.users if u.id == viewer_id), None)
+    for chat, public in zip(chats, await render_chats(session, chats), strict=True):
+        row = mine.get(chat.id)
+        marker = row.last_read_message_id if row is not None else None
+        hidden = row is not None and row.hidden_upto is not None \
+            and (chat.last_message_id or 0) <= row.hidden_upto
         unread = 0
-        newest = public.last_message
-        if newest is not None and (marker is None or newest.id > marker):
-            unread = await count_unread(session, public.id, viewer_id, marker, cap)
+        if chat.last_message_id is not None and (marker is None
+                                                  or chat.last_message_id > marker):
+            unread = await count_unread(session, chat.id, viewer_id, marker, cap)
         items.append(ChatListItem(**public.model_dump(), unread_count=unread,
-                                  last_read_message_id=marker))
+                                  last_read_message_id=marker, hidden=hidden))
     return items
