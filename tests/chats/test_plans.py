@@ -24,8 +24,8 @@ FILL = [
     "INSERT INTO users (id, nickname, email, password_hash, role, created_at, updated_at) "
     "SELECT g, 'u' || g, 'u' || g || '@example.com', 'x', 'USER', {now}, {now} "
     "FROM {series:20} AS s",
-    "INSERT INTO chats (id, kind, name, created_at, updated_at, activity_at) "
-    "SELECT g, 'group', 'c' || g, {now}, {now}, {now} FROM {series:chats} AS s",
+    "INSERT INTO chats (id, kind, name, created_at, updated_at, activity) "
+    "SELECT g, 'group', 'c' || g, {now}, {now}, g FROM {series:chats} AS s",
     "INSERT INTO chat_members (chat_id, user_id) SELECT g, 2 + g % 19 FROM {series:chats} AS s",
     "INSERT INTO chat_members (chat_id, user_id) SELECT g * {step}, 1 FROM {series:mine} AS s",
     "INSERT INTO messages (chat_id, author_id, message, created_at, updated_at) "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,7 @@ from pipechat.chats.schemas import MAX_NAME_LENGTH, ChatCreate, ChatPublic
 from pipechat.chats.views import render_chat
 from pipechat.context import AppContext
 from pipechat.errors import ChatError, ErrorCode, validation_error
+from pipechat.messages.models import Message
 from pipechat.users.blocks import check_not_blocked
 from pipechat.users.models import User
 
@@ -87,7 +88,9 @@ async def _insert_chat(context: AppContext, creator_id: int, data: ChatCreate,
         await check_not_blocked(session, creator_id,
                                 [uid for uid in member_ids if uid != creator_id])
         name = None if data.kind == "direct" else data.name or _group_name(users)
-        chat = Chat(kind=data.kind, name=name, direct_key=key)
+        # A new chat ranks by activity as if it had the newest message of all just now.
+        newest = await session.scalar(select(func.max(Message.id)))
+        chat = Chat(kind=data.kind, name=name, direct_key=key, activity=newest or 0)
         session.add(chat)
         await session.flush()
         recorded = await append_changes(session, chat, [NewChange(

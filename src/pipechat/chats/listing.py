@@ -1,14 +1,13 @@
 """`GET /chats`: the seed's pagination by id, and a list by last activity, newest first.
 
 Both start from the caller's memberships (the (user_id, chat_id) index) and read each chat by
-primary key; by activity, the caller's chats are then sorted on `activity_at` (a top-N sort
-over their chats, not over all chats) and cut at the cursor `(activity_at, id)`.
+primary key; by activity, the caller's chats are then sorted on `activity` (a top-N sort over
+their chats, not over all chats) and cut at the cursor `(activity, id)`.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query, Request
@@ -18,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pipechat.auth.dependencies import Context
 from pipechat.chats.models import Chat, chat_members
-from pipechat.db import UTCDateTime
 from pipechat.pagination import (
     MAX_ID,
     PageQuery,
@@ -29,9 +27,8 @@ from pipechat.pagination import (
     select_total,
 )
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_CURSOR = re.compile(r"([0-9]{1,17})_([0-9]{1,19})")
-ACTIVITY_CURSOR_PATTERN = r"^[0-9]{1,17}_[0-9]{1,19}$"
+_CURSOR = re.compile(r"([0-9]{1,19})_([0-9]{1,19})")
+ACTIVITY_CURSOR_PATTERN = r"^[0-9]{1,19}_[0-9]{1,19}$"
 
 
 class ChatsQuery(PageQuery):
@@ -47,16 +44,15 @@ class ChatsQuery(PageQuery):
 
 def encode_cursor(chat: Chat) -> str:
     """The position of `chat` in the activity order, as the next page's cursor."""
-    micros = (chat.activity_at - _EPOCH) // timedelta(microseconds=1)
-    return f"{micros}_{chat.id}"
+    return f"{chat.activity}_{chat.id}"
 
 
-def decode_cursor(value: str) -> tuple[datetime, int]:
-    """(activity_at, chat id) of a cursor; ValueError if it is not one."""
+def decode_cursor(value: str) -> tuple[int, int]:
+    """(activity, chat id) of a cursor; ValueError if it is not one."""
     match = _CURSOR.fullmatch(value)
-    if match is None or int(match[2]) > MAX_ID:
+    if match is None or int(match[1]) > MAX_ID or int(match[2]) > MAX_ID:
         raise ValueError("not a cursor")
-    return _EPOCH + timedelta(microseconds=int(match[1])), int(match[2])
+    return int(match[1]), int(match[2])
 
 
 async def chats_query(request: Request, query: Annotated[ChatsQuery, Query()],
@@ -72,7 +68,7 @@ async def chats_query(request: Request, query: Annotated[ChatsQuery, Query()],
     if query.activity_before is not None:
         try:
             decode_cursor(query.activity_before)
-        except (ValueError, OverflowError):
+        except ValueError:
             raise query_error("activity_before", "not a cursor this server gave out") from None
     return query
 
@@ -111,10 +107,10 @@ def select_by_activity(user_id: int, dialect: str, before: str | None,
     statement = (select(Chat).join(chat_members, chat_members.c.chat_id == Chat.id)
                  .where(_member_of(user_id, dialect)))
     if before is not None:
-        at, chat_id = decode_cursor(before)
-        statement = statement.where(tuple_(Chat.activity_at, Chat.id) < tuple_(
-            bindparam("before_at", at, type_=UTCDateTime), bindparam("before_id", chat_id)))
-    return statement.order_by(Chat.activity_at.desc(), Chat.id.desc()).limit(take)
+        activity, chat_id = decode_cursor(before)
+        statement = statement.where(tuple_(Chat.activity, Chat.id) < tuple_(
+            bindparam("before_activity", activity), bindparam("before_id", chat_id)))
+    return statement.order_by(Chat.activity.desc(), Chat.id.desc()).limit(take)
 
 
 async def list_by_activity(session: AsyncSession, user_id: int, before: str | None,

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import BigInteger, Column, ForeignKey, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pipechat.db import Base, Timestamped, UTCDateTime, utc_now
+from pipechat.db import Base, Timestamped
 from pipechat.users.models import User
 
 chat_members = Table(
@@ -47,9 +45,10 @@ class Chat(Timestamped, Base):
     # transaction that made it, both maintained under the chat's row lock.
     last_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     last_position: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    # When its newest message was saved, or it was created: the order of "by activity" lists.
-    # Not indexed: the message writer moves it on every batch, which then stays a HOT update.
-    activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)
+    # The order of "by activity" lists: its newest message's id, or at its creation the newest
+    # message id of any chat (ids grow with time). The writer sets it with last_message_id, at
+    # no extra cost; not indexed, so that update stays HOT on PostgreSQL.
+    activity: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     users: Mapped[list[User]] = relationship(
         secondary=chat_members, lazy="raise", order_by=User.id
     )

@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import orjson
 from sqlalchemy import Connection, Table, TextualSelect, bindparam, insert, select, text, update
 
-from pipechat.changes.service import CHANGES, PG_POSITION, draw_position
+from pipechat.changes.service import PG_POSITION, draw_position
 from pipechat.chats.models import Chat, chat_members
 from pipechat.db import utc_now
 from pipechat.errors import ChatError, ErrorCode
@@ -33,9 +33,16 @@ CHATS = cast(Table, Chat.__table__)
 _ADVANCE_CHATS = (update(CHATS).where(CHATS.c.id == bindparam("chat_id"))
                   .values(last_message_id=bindparam("newest"), last_seq=bindparam("head_seq"),
                           last_position=bindparam("head_position"),
-                          activity_at=bindparam("active_at"), updated_at=CHATS.c.updated_at))
+                          activity=bindparam("newest"), updated_at=CHATS.c.updated_at))
 _INSERT_MESSAGES = insert(MESSAGES).returning(MESSAGES.c.id, sort_by_parameter_order=True)
-_INSERT_CHANGES = insert(CHANGES)
+# Each new message's change row, as raw SQL: the one statement the change log adds to a
+# batch, executemany'd without SQLAlchemy's per-row parameter processing (~25 us a row).
+_LOG_COLUMNS = "chat_id, seq, position, kind, by_user_id, message_id, created_at"
+_LOG_MESSAGES = {
+    "sqlite": f"INSERT INTO chat_changes ({_LOG_COLUMNS}) VALUES (?, ?, ?, 'message', ?, ?, ?)",
+    "postgresql": f"INSERT INTO chat_changes ({_LOG_COLUMNS}) "
+                  "VALUES ($1, $2, $3, 'message', $4, $5, $6)",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +137,20 @@ class LockedChats:
     position: int
 
 
+_M = chat_members.c
+# Built once: SQLAlchemy then reuses each statement's cache key instead of computing it per
+# batch. The id lists are expanding parameters.
+_HEADS = (select(CHATS.c.id, CHATS.c.last_message_id, CHATS.c.last_seq)
+          .where(CHATS.c.id.in_(bindparam("chat_ids", expanding=True))).order_by(CHATS.c.id))
+_HEADS_AND_MEMBERS = _HEADS.add_columns(_M.user_id).outerjoin(
+    chat_members, (_M.chat_id == CHATS.c.id) & _M.user_id.in_(bindparam("authors",
+                                                                          expanding=True)))
+_LOCK_HEADS = _HEADS.add_columns(PG_POSITION).with_for_update()
+_MEMBERS = select(_M.chat_id, _M.user_id).where(
+    _M.chat_id.in_(bindparam("chat_ids", expanding=True)),
+    _M.user_id.in_(bindparam("authors", expanding=True)))
+
+
 def lock_chats(connection: Connection, chat_ids: list[int], authors: list[int]) -> LockedChats:
     """Each chat's head and the authors' memberships, read under the chats' write locks.
 
@@ -140,18 +161,14 @@ def lock_chats(connection: Connection, chat_ids: list[int], authors: list[int]) 
     lock had just deleted). On SQLite the write transaction (BEGIN IMMEDIATE) excludes every
     other writer, so one statement reads both.
     """
-    m = chat_members.c
-    heads_of = select(CHATS.c.id, CHATS.c.last_message_id, CHATS.c.last_seq).where(
-        CHATS.c.id.in_(chat_ids)).order_by(CHATS.c.id)
+    ids = {"chat_ids": chat_ids, "authors": authors}
     if connection.dialect.name == "sqlite":
-        rows = connection.execute(heads_of.add_columns(m.user_id).outerjoin(
-            chat_members, (m.chat_id == CHATS.c.id) & m.user_id.in_(authors))).all()
+        rows = connection.execute(_HEADS_AND_MEMBERS, ids).all()
         return LockedChats({row[0]: ChatHead(row[1], row[2]) for row in rows},
                            {(row[0], row[3]) for row in rows if row[3] is not None},
                            draw_position(connection))
-    locked = connection.execute(heads_of.add_columns(PG_POSITION).with_for_update()).all()
-    members = connection.execute(select(m.chat_id, m.user_id).where(
-        m.chat_id.in_(chat_ids), m.user_id.in_(authors))).all()
+    locked = connection.execute(_LOCK_HEADS, ids).all()
+    members = connection.execute(_MEMBERS, ids).all()
     position = locked[0][3] if locked else draw_position(connection)
     return LockedChats({row[0]: ChatHead(row[1], row[2]) for row in locked},
                        {(row[0], row[1]) for row in members}, int(position))
@@ -253,15 +270,22 @@ def _store(connection: Connection, fresh: list[PendingMessage], heads: dict[int,
                                     p.client_message_id, now, origin=p.origin,
                                     previous_id=head.newest, seq=seq)
         head.newest = new_id
-    connection.execute(_INSERT_CHANGES, [
-        {"chat_id": m.chat_id, "seq": m.seq, "position": position, "kind": "message",
-         "by_user_id": m.author_id, "message_id": m.id, "created_at": now}
-        for m in saved.values()])
+    _log_messages(connection, list(saved.values()), position, now)
     touched = {p.chat_id for p in fresh}
     connection.execute(_ADVANCE_CHATS, [
         {"chat_id": chat_id, "newest": heads[chat_id].newest, "head_seq": heads[chat_id].seq,
-         "head_position": position, "active_at": now} for chat_id in sorted(touched)])
+         "head_position": position} for chat_id in sorted(touched)])
     return saved
+
+
+def _log_messages(connection: Connection, saved: list[SavedMessage], position: int,
+                  now: datetime) -> None:
+    dialect = connection.dialect.name
+    # What UTCDateTime stores on SQLite (naive UTC text); asyncpg takes the aware datetime.
+    at: object = now.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f") \
+        if dialect == "sqlite" else now
+    connection.exec_driver_sql(_LOG_MESSAGES[dialect], [
+        (m.chat_id, m.seq, position, m.author_id, m.id, at) for m in saved])
 
 
 def _next_seq(head: ChatHead) -> int:

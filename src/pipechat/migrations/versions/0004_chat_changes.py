@@ -81,7 +81,8 @@ def _add_columns() -> None:
                                    server_default="0"))
         batch.add_column(sa.Column("last_position", sa.BigInteger(), nullable=False,
                                    server_default="0"))
-        batch.add_column(sa.Column("activity_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("activity", sa.BigInteger(), nullable=False,
+                                   server_default="0"))
     with op.batch_alter_table("chat_members") as batch:
         batch.add_column(sa.Column("role", sa.String(length=10), nullable=False,
                                    server_default="member"))
@@ -126,12 +127,8 @@ def _backfill() -> None:
         "created_at) SELECT chat_id, seq, 0, 'message', author_id, id, created_at FROM messages")
     op.execute(
         "UPDATE chats SET last_seq = 1 + "
-        "(SELECT count(*) FROM messages WHERE messages.chat_id = chats.id), activity_at = "
-        "coalesce((SELECT created_at FROM messages WHERE messages.id = chats.last_message_id), "
-        "created_at)")
-    with op.batch_alter_table("chats") as batch:
-        batch.alter_column("activity_at", existing_type=sa.DateTime(timezone=True),
-                           nullable=False)
+        "(SELECT count(*) FROM messages WHERE messages.chat_id = chats.id), "
+        "activity = coalesce(last_message_id, 0)")
 
 
 def upgrade() -> None:
@@ -150,7 +147,7 @@ def downgrade() -> None:
         batch.drop_column("joined_seq")
         batch.drop_column("role")
     with op.batch_alter_table("chats") as batch:
-        batch.drop_column("activity_at")
+        batch.drop_column("activity")
         batch.drop_column("last_position")
         batch.drop_column("last_seq")
         batch.drop_constraint(op.f("uq_chats_direct_key"), type_="unique")
