@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipechat.auth.router import router as auth_router
+from pipechat.changes.router import router as changes_router
 from pipechat.chats.router import router as chats_router
 from pipechat.config import Settings
 from pipechat.context import AppContext
@@ -124,7 +125,8 @@ def create_fastapi(context: AppContext, gateway: Gateway | None = None) -> FastA
     if settings.allowed_hosts:
         app.add_middleware(AllowedHostsMiddleware, allowed_hosts=settings.allowed_hosts)
     _install_error_handlers(app)
-    for router in (health_router.router, auth_router, users_router, chats_router, messages_router):
+    for router in (health_router.router, auth_router, users_router, chats_router, messages_router,
+                   changes_router):
         app.include_router(router)
     if settings.metrics_port is None:
         app.include_router(health_router.metrics_router)

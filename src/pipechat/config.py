@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     limits_max_keys: int = Field(default=50_000, ge=100)
     forwarded_allow_ips: str = "127.0.0.1,::1"
     page_size_max: int = Field(default=100, gt=0)
+    sync_changes_max: int = Field(default=100, gt=0)
+    chat_max_members: int = Field(default=100, ge=2)
+    blocks_per_user: int = Field(default=1000, gt=0)
+    unread_count_max: int = Field(default=1000, gt=0)
     argon2_time_cost: int = Field(default=3, ge=1)
     argon2_memory_kib: int = Field(default=65536, ge=8)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pipechat.auth.service import PasswordHasher, TokenService
 from pipechat.config import Settings
@@ -14,16 +14,30 @@ from pipechat.limits.service import Limits
 if TYPE_CHECKING:
     from pipechat.messages.writer import MessageWriter
 
-Publisher = Callable[[str, Any, list[int]], Awaitable[None]]
+
+
+class Publisher(Protocol):
+    """Emits an event to every socket of these users (but `skip_sid`), after a commit."""
+
+    def __call__(self, event: str, data: Any, user_ids: list[int], /,
+                 skip_sid: str | None = None) -> Awaitable[None]: ...
+
+
 SessionEnder = Callable[[int], Awaitable[None]]
+RoomLeaver = Callable[[int, list[int]], Awaitable[None]]
 
 
-async def _publish_nowhere(_event: str, _data: Any, _user_ids: list[int]) -> None:
+async def _publish_nowhere(_event: str, _data: Any, _user_ids: list[int],
+                           skip_sid: str | None = None) -> None:
     """Used until a gateway is attached: there is nobody to tell."""
 
 
 async def _no_sockets_to_end(_session_id: int) -> None:
     """Used until a gateway is attached: no socket is open."""
+
+
+async def _no_rooms_to_leave(_chat_id: int, _user_ids: list[int]) -> None:
+    """Used until a gateway is attached: no socket is in a room."""
 
 
 async def _nothing_to_drain() -> None:
@@ -42,6 +56,8 @@ class AppContext:
     publish_to_users: Publisher = field(default=_publish_nowhere)
     # Disconnects every socket of a revoked session, on every process.
     end_session_sockets: SessionEnder = field(default=_no_sockets_to_end)
+    # Takes these users' sockets out of a chat's room, on every process (they left the chat).
+    leave_chat_rooms: RoomLeaver = field(default=_no_rooms_to_leave)
     message_writer: MessageWriter | None = None
     # Commits and delivers everything accepted so far and refuses new messages (shutdown).
     drain: Callable[[], Awaitable[None]] = field(default=_nothing_to_drain)

@@ -165,6 +165,19 @@ class Database:
             yield session
 
     @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[AsyncSession]:
+        """A session for queries only, all of which see one snapshot of the database.
+
+        PostgreSQL: a REPEATABLE READ transaction. SQLite in WAL mode: any read transaction
+        (its snapshot is taken at its first read).
+        """
+        async with self.read_engine.connect() as connection:
+            if not self.is_sqlite:
+                await connection.execution_options(isolation_level="REPEATABLE READ")
+            async with AsyncSession(bind=connection, expire_on_commit=False) as session:
+                yield session
+
+    @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session whose transaction commits on success and rolls back on any error."""
         async with self.writer() as session, session.begin():

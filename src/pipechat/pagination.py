@@ -49,22 +49,26 @@ class PageQuery(BaseModel):
         "larger values are refused with 400"))
 
 
-def _query_error(name: str, message: str, kind: str) -> RequestValidationError:
-    # Raised as FastAPI's own validation error so every 400 lists `query.<name>: problem`.
+def query_error(name: str, message: str, kind: str = "value_error") -> RequestValidationError:
+    """A 400 (code 103) naming one query parameter, as FastAPI's own validation errors do."""
     return RequestValidationError([{"loc": ("query", name), "msg": message, "type": kind}])
+
+
+def check_query(request: Request, take: int, cap: int) -> None:
+    """Refuse repeated parameters and a `take` above the configured cap."""
+    names = Counter(name for name, _ in request.query_params.multi_items())
+    repeated = [name for name, times in names.items() if times > 1]
+    if repeated:
+        raise query_error(repeated[0], "given more than once", "repeated")
+    if take > cap:
+        raise query_error("take", f"Input should be less than or equal to {cap}",
+                           "less_than_equal")
 
 
 async def page_query(request: Request, query: Annotated[PageQuery, Query()],
                      context: Context) -> PageQuery:
     """The validated query: also refuses repeated parameters and `take` above the cap."""
-    names = Counter(name for name, _ in request.query_params.multi_items())
-    repeated = [name for name, times in names.items() if times > 1]
-    if repeated:
-        raise _query_error(repeated[0], "given more than once", "repeated")
-    cap = context.settings.page_size_max
-    if query.take > cap:
-        raise _query_error("take", f"Input should be less than or equal to {cap}",
-                           "less_than_equal")
+    check_query(request, query.take, context.settings.page_size_max)
     return query
 
 
@@ -139,9 +143,14 @@ def next_url(request: Request, public_base_url: str | None, query: PageQuery,
              after: int) -> str:
     """The same request with the cursor moved past `after` (replacing an earlier cursor)."""
     key = MORE_THAN if query.order == "ASC" else LESS_THAN
+    return link_with(request, public_base_url, {key: str(after)})
+
+
+def link_with(request: Request, public_base_url: str | None, changes: dict[str, str]) -> str:
+    """An absolute URL to the same request with these parameters set (replacing them)."""
     params = [(name, value) for name, value in request.query_params.multi_items()
-              if name != key]
-    encoded = urlencode([*params, (key, str(after))])
+              if name not in changes]
+    encoded = urlencode([*params, *changes.items()])
     if public_base_url:
         return f"{public_base_url.rstrip('/')}{request.url.path}?{encoded}"
     return str(request.url.replace(query=encoded))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 # NUL: PostgreSQL's text type cannot hold it. Lone surrogates (U+D800-U+DFFF, which a JSON
@@ -19,6 +19,9 @@ def check_storable(value: str) -> str:
         raise ValueError("contains a character that cannot be stored (NUL or a lone surrogate)")
     return value
 
+
+# A database id a client sends: BIGINT-sized, never 0 or negative.
+PositiveId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 # Every text a client sends that is stored, hashed or looked up: refused with 103 at
 # validation, identically on SQLite and PostgreSQL, so it never reaches a database.

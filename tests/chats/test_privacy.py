@@ -10,13 +10,15 @@ from realtime.peers import Peer
 from support import LiveServer, create_chat, register
 
 PUBLIC_PROFILE = {"id", "nickname", "role", "createdAt", "updatedAt"}
+# What a member is in the chat, beside their profile.
+MEMBERSHIP = {"chatRole", "lastReadMessageId"}
 
 
 def assert_public(chat: dict[str, Any]) -> None:
     """Every member of `chat` is shown by public profile only."""
     assert chat["users"], chat
     for user in chat["users"]:
-        assert set(user) == PUBLIC_PROFILE, user
+        assert set(user) == PUBLIC_PROFILE | MEMBERSHIP, user
 
 
 async def test_members_never_see_each_others_email(api: httpx.AsyncClient,

@@ -20,7 +20,8 @@ from support import (
     register,
 )
 
-USER_KEYS = {"id", "nickname", "role", "createdAt", "updatedAt"}  # never the email
+USER_KEYS = {"id", "nickname", "role", "createdAt", "updatedAt", "chatRole",
+             "lastReadMessageId"}  # never the email
 
 
 async def walk(api: httpx.AsyncClient, url: str, account: Account) -> list[dict[str, Any]]:
@@ -42,7 +43,7 @@ async def walk(api: httpx.AsyncClient, url: str, account: Account) -> list[dict[
 async def test_create_chat_adds_the_caller_and_hides_passwords(api: httpx.AsyncClient) -> None:
     owner, friend = await register(api), await register(api)
     chat = await create_chat(api, owner, friend, friend)
-    assert set(chat) == {"id", "createdAt", "updatedAt", "users"}
+    assert {"id", "createdAt", "updatedAt", "users", "seq", "kind", "name"} <= set(chat)
     assert [user["id"] for user in chat["users"]] == sorted([owner.id, friend.id])
     assert all(set(user) == USER_KEYS for user in chat["users"])
     assert chat["createdAt"].endswith("Z")
@@ -69,7 +70,9 @@ async def test_create_chat_publishes_chat_created_to_every_member(
     ({"userIds": [0]}, "userIds.0"),
     ({"userIds": 3}, "userIds"),
     ({}, "userIds"),
-    ({"userIds": [], "name": "x"}, "name"),
+    ({"userIds": [], "title": "x"}, "title"),
+    ({"userIds": [], "name": " "}, "name"),
+    ({"userIds": [], "kind": "channel"}, "kind"),
     ({"userIds": [2**63]}, "userIds.0"),
 ])
 async def test_create_chat_rejects_malformed_bodies(api: httpx.AsyncClient, server: LiveServer,
@@ -120,7 +123,9 @@ async def test_read_chat_member_missing_and_stranger(api: httpx.AsyncClient) -> 
     owner, friend, stranger = await register(api), await register(api), await register(api)
     chat = await create_chat(api, owner, friend)
     mine = await api.get(f"/chats/{chat['id']}", headers=friend.bearer)
-    assert mine.status_code == 200 and mine.json() == chat
+    # The chat as created, plus what only this member sees.
+    assert mine.status_code == 200
+    assert mine.json() == {**chat, "unreadCount": 0, "lastReadMessageId": None, "hidden": False}
     missing = await api.get(f"/chats/{chat['id'] + 1}", headers=owner.bearer)
     assert missing.status_code == 404 and missing.json()["code"] == 100
     forbidden = await api.get(f"/chats/{chat['id']}", headers=stranger.bearer)
@@ -138,8 +143,9 @@ async def test_list_chats_shows_only_the_callers_chats(api: httpx.AsyncClient) -
     own = await create_chat(api, owner)
     response = await api.get("/chats", headers=owner.bearer)
     assert response.status_code == 200
-    assert response.json() == {"data": [shared, own], "cursor": {"after": None}, "count": 2,
-                               "next": None}
+    mine = {"unreadCount": 0, "lastReadMessageId": None, "hidden": False}
+    assert response.json() == {"data": [{**shared, **mine}, {**own, **mine}],
+                               "cursor": {"after": None}, "count": 2, "next": None}
 
 
 async def test_following_next_yields_every_chat_once_in_both_orders(

@@ -12,7 +12,7 @@ from support import Account, create_chat, register
 
 from .conftest import Send
 
-MESSAGE_KEYS = {"id", "chatId", "message", "clientMessageId", "author", "createdAt",
+MESSAGE_KEYS = {"id", "chatId", "message", "clientMessageId", "author", "createdAt", "seq",
                 "updatedAt", "chat"}
 
 

@@ -76,17 +76,17 @@ async def test_client_message_id_is_idempotent_within_and_across_batches(db: Dat
     assert sorted(p.id for p in published) == sorted([first.id, bobs.id])
 
 
-async def test_failed_commit_rejects_every_message_and_stores_none(db: Database) -> None:
+async def test_message_to_a_vanished_chat_fails_alone_and_stores_nothing(db: Database) -> None:
     writer = MessageWriter(db)
     writer.start()
     chat_id, (alice, _) = await make_chat(db, ["alice", "bob"])
-    # A chat id that does not exist violates the foreign key: the whole batch must fail alone.
+    # The batch locks its chats first: a chat id that does not exist fails only its message.
     ok = writer.submit(chat_id, alice, "alice", "fine", None)
     await ok
     bad = writer.submit(999_999, alice, "alice", "orphan", None)
     with pytest.raises(ChatError) as caught:
         await bad
-    assert caught.value.code == ErrorCode.SERVICE_UNAVAILABLE
+    assert caught.value.code == ErrorCode.CHAT_NOT_FOUND
     after = await writer.submit(chat_id, alice, "alice", "still works", None)
     await writer.stop()
     assert after.created

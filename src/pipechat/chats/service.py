@@ -4,24 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from pipechat.chats.models import Chat, chat_members
-from pipechat.chats.schemas import ChatPublic
-from pipechat.context import AppContext
+from pipechat.chats.schemas import ChatListItem
+from pipechat.chats.views import render_items
 from pipechat.db import Database
 from pipechat.errors import ChatError, ErrorCode
-from pipechat.pagination import PageQuery, owned_by, select_page, select_total
-from pipechat.users.models import User
 
 
 class MembershipCache:
     """Remembers (chat, user) pairs known to be members.
 
-    Only positive answers are kept: membership is never revoked in this version, so a cached
-    "yes" cannot go stale, while a "no" could turn into "yes" when a chat is created.
+    Only positive answers are kept: a "no" could turn into "yes" when a member is added. A
+    member who leaves is forgotten on every process (`ChatsNamespace.members_left`); behind
+    that, the message writer checks membership again under the chat's lock.
     """
 
     def __init__(self, max_entries: int = 200_000) -> None:
@@ -30,6 +28,11 @@ class MembershipCache:
 
     def __contains__(self, pair: tuple[int, int]) -> bool:
         return pair in self._members
+
+    def forget(self, pairs: Iterable[tuple[int, int]]) -> None:
+        """Drop memberships that ended."""
+        for pair in pairs:
+            self._members.discard(pair)
 
     def remember(self, pairs: Iterable[tuple[int, int]]) -> None:
         """Record known memberships; forget everything when full rather than grow forever."""
@@ -69,13 +72,11 @@ async def access_chat_ids(
     cache.remember((chat_id, user_id) for chat_id in unknown)
 
 
-async def access_chat(session: AsyncSession, chat_id: int, user_id: int) -> Chat:
-    """The chat with its users, if it exists (else 100) and `user_id` is a member (else 101)."""
+async def access_chat(session: AsyncSession, chat_id: int, user_id: int,
+                      unread_cap: int) -> ChatListItem:
+    """The chat as `user_id` sees it, if it exists (else 100) and they are in it (else 101)."""
     chat = await access_chat_summary(session, chat_id, user_id)
-    # The chat row is in the session already; this only loads its members.
-    await session.scalar(select(Chat).where(Chat.id == chat.id)
-                         .options(selectinload(Chat.users)))
-    return chat
+    return (await render_items(session, [chat], user_id, unread_cap))[0]
 
 
 async def list_chat_ids_of_user(session: AsyncSession, user_id: int) -> list[int]:
@@ -85,41 +86,6 @@ async def list_chat_ids_of_user(session: AsyncSession, user_id: int) -> list[int
         .order_by(chat_members.c.chat_id)
     )
     return list(rows.all())
-
-
-async def do_create_chat(context: AppContext, creator_id: int,
-                         user_ids: list[int]) -> ChatPublic:
-    """Create a chat of `creator_id` and `user_ids`, then tell every member (`chat_created`)."""
-    member_ids = sorted({creator_id, *user_ids})
-    if len(member_ids) < 2:
-        raise ChatError(ErrorCode.VALIDATION_FAILED,
-                        "userIds: name at least one user besides yourself",
-                        {"fields": ["userIds"]})
-    async with context.db.write() as session:
-        found = await session.scalar(
-            select(func.count()).select_from(User).where(User.id.in_(member_ids))
-        )
-        if found != len(member_ids):
-            known = set(await session.scalars(select(User.id).where(User.id.in_(member_ids))))
-            missing = [uid for uid in member_ids if uid not in known]
-            raise ChatError(ErrorCode.UNKNOWN_USERS, f"unknown user ids: {missing}",
-                            {"userIds": missing})
-        chat = Chat()
-        session.add(chat)
-        await session.flush()
-        await session.execute(
-            chat_members.insert(), [{"chat_id": chat.id, "user_id": uid} for uid in member_ids]
-        )
-        users = list(await session.scalars(select(User).where(User.id.in_(member_ids))
-                                           .order_by(User.id)))
-        public = ChatPublic.model_validate(
-            {"id": chat.id, "created_at": chat.created_at, "updated_at": chat.updated_at,
-             "users": users}
-        )
-    # After commit only: a member told about a chat must be able to enter it.
-    await context.publish_to_users("chat_created", public.model_dump(mode="json", by_alias=True),
-                                   member_ids)
-    return public
 
 
 async def access_chat_summary(session: AsyncSession, chat_id: int, user_id: int) -> Chat:
@@ -136,20 +102,3 @@ async def access_chat_summary(session: AsyncSession, chat_id: int, user_id: int)
         raise ChatError(ErrorCode.NOT_CHAT_MEMBER, f"you are not a member of chat {chat_id}")
     chat: Chat = row[0]
     return chat
-
-
-async def list_user_chats(session: AsyncSession, user_id: int,
-                          query: PageQuery) -> tuple[list[Chat], int | None]:
-    """One page of the chats `user_id` is in, with their users; the total in page mode."""
-    dialect = session.get_bind().dialect.name
-    member_of = (select(Chat).join(chat_members, chat_members.c.chat_id == Chat.id)
-                 .where(owned_by(chat_members.c.user_id, user_id, dialect)))
-    chats = list(await session.scalars(
-        select_page(member_of, chat_members.c.chat_id, query, chat_members.c.user_id)
-        .options(selectinload(Chat.users))
-    ))
-    total = None
-    if query.page is not None:
-        total = int(await session.scalar(select_total(member_of, chat_members.c.chat_id,
-                                                      query)) or 0)
-    return chats, total

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from pipechat.chats.models import Chat
@@ -28,6 +28,8 @@ class Message(Timestamped, Base):
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     message: Mapped[str] = mapped_column(Text)
     client_message_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    # The message's number in its chat's change log (`pipechat.changes`).
+    seq: Mapped[int | None] = mapped_column(BigInteger, default=None)
 
     chat: Mapped[Chat] = relationship(lazy="raise")
     author: Mapped[User] = relationship(lazy="raise")

@@ -6,10 +6,9 @@ from fastapi import APIRouter, Request
 
 from pipechat.auth.dependencies import Context, CurrentUser
 from pipechat.chats.router import ChatIdPath
-from pipechat.chats.schemas import ChatSummary
 from pipechat.chats.service import access_chat_summary
 from pipechat.errors import MEMBER_ERRORS
-from pipechat.messages.schemas import MessageWithChat
+from pipechat.messages.schemas import ChatSummary, MessageWithChat
 from pipechat.messages.service import list_chat_messages
 from pipechat.pagination import CursorPage, OffsetPage, PageParams, build_page
 from pipechat.users.schemas import Author
@@ -31,7 +30,7 @@ async def paginate_messages(cid: ChatIdPath, request: Request, user: CurrentUser
                         client_message_id=message.client_message_id,
                         author=Author(id=message.author_id, nickname=nickname),
                         created_at=message.created_at, updated_at=message.updated_at,
-                        chat=summary)
+                        seq=message.seq, chat=summary)
         for message, nickname in rows
     ]
     return build_page(items, [item.id for item in items], total, query, request,

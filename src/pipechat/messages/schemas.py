@@ -7,8 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from pipechat.chats.schemas import ChatSummary, PositiveId
-from pipechat.schemas import CamelModel, StorableStr, StrictInput
+from pipechat.schemas import CamelModel, PositiveId, StorableStr, StrictInput
 from pipechat.users.schemas import Author
 
 ClientMessageId = Annotated[
@@ -34,6 +33,14 @@ class MessagePublic(CamelModel):
     client_message_id: str | None
     author: Author
     created_at: datetime
+    seq: int | None = Field(None, description="the message's number in its chat's change log")
+
+class ChatSummary(CamelModel):
+    """A chat without its members, as attached to each message in history."""
+
+    id: int
+    created_at: datetime
+    updated_at: datetime
 
 class MessageWithChat(MessagePublic):
     """A message in history: also its chat, as the seed's final version returns."""

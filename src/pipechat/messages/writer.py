@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from pipechat.db import Database, is_data_error
 from pipechat.errors import ChatError, ErrorCode, validation_error
 from pipechat.logs import describe_error
-from pipechat.messages.batch import PendingMessage, SavedMessage, write_batch
+from pipechat.messages.batch import BatchResult, PendingMessage, SavedMessage, write_batch
 from pipechat.metrics import BATCH_SECONDS, BATCH_SIZE, MESSAGES_SAVED, SEND_TO_COMMIT
 
 __all__ = ["MessageWriter", "OnSaved", "PendingMessage", "SavedMessage"]
@@ -133,18 +133,22 @@ class MessageWriter:
             pending.future.set_exception(
                 validation_error("message: this text cannot be stored"))
 
-    def _resolve(self, batch: list[PendingMessage], results: list[SavedMessage]) -> None:
+    def _resolve(self, batch: list[PendingMessage], results: list[BatchResult]) -> None:
         committed_at = time.perf_counter()
         BATCH_SIZE.observe(len(batch))
         for pending, saved in zip(batch, results, strict=True):
             SEND_TO_COMMIT.observe(committed_at - pending.accepted_at)
-            if not pending.future.done():
+            if pending.future.done():
+                continue
+            if isinstance(saved, ChatError):
+                pending.future.set_exception(saved)
+            else:
                 pending.future.set_result(saved)
-        fresh = [saved for saved in results if saved.created]
+        fresh = [saved for saved in results if isinstance(saved, SavedMessage) and saved.created]
         MESSAGES_SAVED.inc(len(fresh))
         if fresh and self._on_saved is not None:
             self._on_saved(fresh)
 
-    async def _write(self, batch: list[PendingMessage]) -> list[SavedMessage]:
+    async def _write(self, batch: list[PendingMessage]) -> list[BatchResult]:
         with BATCH_SECONDS.time():
             return await self._db.run_write(write_batch, batch)

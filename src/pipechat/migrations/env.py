@@ -8,8 +8,9 @@ from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-# These two register every table on Base.metadata.
+# These register every table on Base.metadata.
 import pipechat.auth.models
+import pipechat.changes.models
 import pipechat.messages.models  # noqa: F401
 from pipechat.db import Base
 

@@ -13,7 +13,12 @@ from pipechat.realtime import engineio_writer, sendbuffer
 from pipechat.realtime.admission import ConnectDeadline, origin_check
 from pipechat.realtime.codec import OrjsonCodec
 from pipechat.realtime.frameguard import FrameGuard
-from pipechat.realtime.lifetimes import LifetimeManager, LifetimeRoomcastManager, session_ender
+from pipechat.realtime.lifetimes import (
+    LifetimeManager,
+    LifetimeRoomcastManager,
+    room_leaver,
+    session_ender,
+)
 from pipechat.realtime.namespace import ACK_WANTED, ChatsNamespace, PendingReply
 from pipechat.realtime.publisher import NAMESPACE, RoomPublisher
 from pipechat.realtime.transportlog import transport_loggers
@@ -168,6 +173,8 @@ def build_gateway(context: AppContext) -> Gateway:
     server.register_namespace(namespace)
     manager.on_session_ended = namespace.lifetimes.end_session
     context.end_session_sockets = session_ender(server)
+    manager.on_members_left = namespace.members_left
+    context.leave_chat_rooms = room_leaver(server)
     publisher = RoomPublisher(server)
     context.publish_to_users = publisher.publish_to_users
     return Gateway(server, publisher)

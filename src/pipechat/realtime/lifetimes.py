@@ -8,7 +8,8 @@ A revoked session (logout, a reused refresh token) ends its sockets on every pro
 internal emit to the whole namespace takes the client manager's usual path (with several
 processes, python-socketio's JSON message on the namespace's Redis channel), and at local
 delivery each process's manager ends its own sockets of that session instead of sending
-anything.
+anything. Users who leave a chat have
+their sockets taken out of its room the same way.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ log = logging.getLogger("pipechat.realtime")
 
 # An internal emit: delivered to no client, it ends the sockets of `{"sessionId": id}`.
 SESSION_ENDED = "pipechat:session-ended"
+# Another: `{"chatId": id, "userIds": [...]}` left the chat; their sockets leave its room.
+MEMBERS_LEFT = "pipechat:members-left"
 
 EndSocket = Callable[[str, ChatError], Coroutine[Any, Any, None]]
 
@@ -40,11 +43,15 @@ class LifetimeManager(BroadcastManager):
     """A client manager whose local delivery of `SESSION_ENDED` ends sockets."""
 
     on_session_ended: Callable[[int], Awaitable[None]] | None = None
+    on_members_left: Callable[[int, list[int]], Awaitable[None]] | None = None
 
     async def emit(self, event: str, data: Any, namespace: str, room: Any = None,
                    skip_sid: Any = None, callback: Any = None, to: Any = None,
                    **kwargs: Any) -> None:
-        """Emit as `BroadcastManager` does, except the internal `SESSION_ENDED`."""
+        """Emit as `BroadcastManager` does, except the internal events."""
+        if event == MEMBERS_LEFT:
+            await self._members_left(data)
+            return
         if event != SESSION_ENDED:
             await super().emit(event, data, namespace, room=room, skip_sid=skip_sid,
                                callback=callback, to=to, **kwargs)
@@ -53,11 +60,18 @@ class LifetimeManager(BroadcastManager):
         if isinstance(session_id, int) and self.on_session_ended is not None:
             await self.on_session_ended(session_id)
 
+    async def _members_left(self, data: Any) -> None:
+        chat_id = data.get("chatId") if isinstance(data, dict) else None
+        user_ids = data.get("userIds") if isinstance(data, dict) else None
+        if isinstance(chat_id, int) and isinstance(user_ids, list) \
+                and self.on_members_left is not None:
+            await self.on_members_left(chat_id, [uid for uid in user_ids if isinstance(uid, int)])
+
 
 class LifetimeRoomcastManager(RoomcastManager, LifetimeManager):
-    """The Redis manager; `SESSION_ENDED` reaches `LifetimeManager.emit` on every process."""
+    """The Redis manager; its internal events reach `LifetimeManager.emit` on every process."""
 
-    internal_events = frozenset({SESSION_ENDED})
+    internal_events = frozenset({SESSION_ENDED, MEMBERS_LEFT})
 
 
 def session_ender(server: socketio.AsyncServer) -> Callable[[int], Awaitable[None]]:
@@ -71,6 +85,21 @@ def session_ender(server: socketio.AsyncServer) -> Callable[[int], Awaitable[Non
             log.error("could not end the sockets of a revoked session", extra=describe_error(exc))
 
     return end_session_sockets
+
+
+def room_leaver(server: socketio.AsyncServer) -> Callable[[int, list[int]], Awaitable[None]]:
+    """What the chats domain calls to take users' sockets out of a chat's room everywhere."""
+
+    async def leave_chat_rooms(chat_id: int, user_ids: list[int]) -> None:
+        try:
+            await server.emit(MEMBERS_LEFT, {"chatId": chat_id, "userIds": user_ids},
+                              namespace=NAMESPACE)
+        except Exception as exc:
+            # Committed already; their sends and entries are refused by the database anyway.
+            log.error("could not take the sockets of departed members out of a room",
+                      extra=describe_error(exc))
+
+    return leave_chat_rooms
 
 
 class SocketLifetimes:

@@ -17,8 +17,10 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from pipechat.auth.schemas import SocketAuthenticate, SocketAuthenticated
 from pipechat.auth.sessions import access_socket_token
-from pipechat.chats.schemas import ChatCreate, ChatIds
-from pipechat.chats.service import MembershipCache, access_chat_ids, do_create_chat
+from pipechat.chats.creation import do_create_chat
+from pipechat.chats.reads import mark_read
+from pipechat.chats.schemas import ChatCreate, ChatIds, MarkRead
+from pipechat.chats.service import MembershipCache, access_chat_ids
 from pipechat.context import AppContext
 from pipechat.errors import ChatError, ErrorCode, validation_error
 from pipechat.logs import describe_error
@@ -87,6 +89,7 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             "create_chat": self._create_chat,
             "enter_chat": self._enter_chat,
             "leave_chat": self._leave_chat,
+            "mark_read": self._mark_read,
             "send_message": self._send_message,
         }
 
@@ -178,6 +181,14 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         self._report(sid, error, wants_ack=False)
         await self.server.disconnect(sid, namespace=NAMESPACE, ignore_queue=True)
 
+    async def members_left(self, chat_id: int, user_ids: list[int]) -> None:
+        """These users left the chat: their sockets on this process leave its room."""
+        self._members.forget((chat_id, user_id) for user_id in user_ids)
+        manager = self.server.manager
+        for user_id in user_ids:
+            for sid, _eio_sid in manager.get_participants(NAMESPACE, user_room(user_id)):
+                await self.leave_room(sid, chat_room(chat_id))
+
     async def _authenticate(self, sid: str, connection: Connection,
                             args: tuple[Any, ...]) -> Any:
         data = parse_payload(SocketAuthenticate, args)
@@ -193,7 +204,7 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                            args: tuple[Any, ...]) -> Any:
         data = parse_payload(ChatCreate, args)
         await self._context.limits.check_chat_creation_allowed(connection.user.id)
-        chat = await do_create_chat(self._context, connection.user.id, data.user_ids)
+        chat = (await do_create_chat(self._context, connection.user.id, data)).chat
         self._members.remember((chat.id, user.id) for user in chat.users)
         return chat.model_dump(mode="json", by_alias=True)
 
@@ -211,6 +222,12 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         for chat_id in chat_ids:
             await self.leave_room(sid, chat_room(chat_id))
         return {"chatIds": chat_ids}
+
+    async def _mark_read(self, sid: str, connection: Connection, args: tuple[Any, ...]) -> Any:
+        data = parse_payload(MarkRead, args)
+        marker = await mark_read(self._context, data.chat_id, connection.user.id,
+                                 data.message_id, origin=sid)
+        return marker.model_dump(mode="json", by_alias=True)
 
     async def _send_message(self, sid: str, connection: Connection,
                             args: tuple[Any, ...]) -> PendingReply:

@@ -55,13 +55,14 @@ class RoomPublisher:
                                       chat_room(message.chat_id), skip_sid=message.origin)
         MESSAGES_DELIVERED.inc(len(saved))
 
-    async def publish_to_users(self, event: str, data: Any, user_ids: list[int]) -> None:
-        """Emit `event` to every connected socket of these users."""
+    async def publish_to_users(self, event: str, data: Any, user_ids: list[int],
+                               skip_sid: str | None = None) -> None:
+        """Emit `event` to every connected socket of these users, but `skip_sid`."""
         if not user_ids:
             return
         try:
             await self._server.emit(event, data, to=[user_room(uid) for uid in user_ids],
-                                    namespace=NAMESPACE)
+                                    skip_sid=skip_sid, namespace=NAMESPACE)
         except Exception as exc:
             # The change is committed already; a lost notification must not fail the request.
             log.error("could not emit %s", event, extra=describe_error(exc))

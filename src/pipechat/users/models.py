@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
-from sqlalchemy import Enum, String
+from sqlalchemy import Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from pipechat.db import Base, Timestamped
+from pipechat.db import Base, Timestamped, UTCDateTime, utc_now
 
 
 class Role(enum.StrEnum):
@@ -29,3 +30,15 @@ class User(Timestamped, Base):
     role: Mapped[Role] = mapped_column(
         Enum(Role, name="user_role", native_enum=False, length=10), default=Role.USER
     )
+
+
+class UserBlock(Base):
+    """`blocker` blocked `blocked`: who may not start a direct chat with, or add, the blocker."""
+
+    __tablename__ = "user_blocks"
+
+    blocker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    blocked_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                            primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utc_now)

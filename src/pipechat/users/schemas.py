@@ -64,3 +64,23 @@ class Author(CamelModel):
 
     id: int
     nickname: str
+
+
+class BlockCreate(StrictInput):
+    """`POST /users/me/blocks`: the user to block."""
+
+    user_id: Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+class BlockedUser(CamelModel):
+    """A user the caller blocked, and since when."""
+
+    id: int
+    nickname: str
+    blocked_at: datetime
+
+
+class BlockList(CamelModel):
+    """`GET /users/me/blocks`: everyone the caller blocked, most recent first."""
+
+    data: list[BlockedUser]

@@ -1,0 +1,92 @@
+"""Removal across two `pipechat serve` processes sharing PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from realtime.peers import Peer
+from support import (
+    REDIS_URL,
+    TEST_SECRET,
+    ServerProcess,
+    create_postgres_database,
+    drop_postgres_database,
+    need_service,
+    register,
+)
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
+
+
+@pytest.fixture
+async def two_servers(postgres_template: str,
+                      tmp_path: Path) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
+    """Processes A and B sharing a fresh database and a Redis channel of their own."""
+    redis_url = need_service("redis", REDIS_URL)
+    database_url = await create_postgres_database(postgres_template)
+    env = {
+        "PIPECHAT_DATABASE_URL": database_url,
+        "PIPECHAT_REDIS_URL": redis_url,
+        "PIPECHAT_REDIS_CHANNEL": f"pipechat-test-{uuid.uuid4().hex}",
+        "PIPECHAT_JWT_SECRET": TEST_SECRET,
+        "PIPECHAT_DATA_DIR": str(tmp_path),
+        "PIPECHAT_ARGON2_TIME_COST": "1",
+        "PIPECHAT_ARGON2_MEMORY_KIB": "1024",
+        "PIPECHAT_LOG_LEVEL": "WARNING",
+    }
+    servers = (ServerProcess(env, log_path=tmp_path / "a.log"),
+               ServerProcess(env, log_path=tmp_path / "b.log"))
+    try:
+        await asyncio.gather(*(asyncio.to_thread(server.start) for server in servers))
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+        await drop_postgres_database(postgres_template, database_url)
+
+
+async def test_removal_on_one_process_takes_the_members_sockets_out_on_both(
+        two_servers: tuple[ServerProcess, ServerProcess]) -> None:
+    a, b = two_servers
+    async with httpx.AsyncClient(base_url=a.url, timeout=30) as api:
+        owner, bob = await register(api), await register(api)
+        peers: list[Peer] = []
+        try:
+            owner_a = await Peer().connect(a.url, owner.access_token)
+            bob_a = await Peer().connect(a.url, bob.access_token)
+            bob_b = await Peer().connect(b.url, bob.access_token)
+            peers += [owner_a, bob_a, bob_b]
+            ids = []
+            for name in ("Team", "Elsewhere"):
+                created = await owner_a.call("create_chat", {"name": name, "userIds": [bob.id]})
+                ids.append(created["data"]["id"])
+            chat, elsewhere = ids
+            for peer in peers:
+                assert (await peer.call("enter_chat", {"chatIds": ids}))["status"] == "ok"
+            # Both of bob's sockets have the chat in their process's membership cache.
+            warm = await bob_b.call("send_message", {"chatId": chat, "message": "warm"})
+            assert warm["status"] == "ok"
+
+            removed = await api.delete(f"/chats/{chat}/members/{bob.id}", headers=owner.bearer)
+            assert removed.status_code == 200
+            for peer in (bob_a, bob_b, owner_a):
+                assert await peer.next("member_removed") == removed.json()
+            after = await owner_a.call("send_message", {"chatId": chat, "message": "bye"})
+            marker = await owner_a.call("send_message",
+                                        {"chatId": elsewhere, "message": "marker"})
+            assert after["status"] == "ok" and marker["status"] == "ok"
+            await bob_a.next("receive_message")  # "warm", from bob's other socket
+            for peer in (bob_a, bob_b):
+                assert await peer.next("receive_message") == marker["data"]
+                assert (await peer.call("send_message",
+                                        {"chatId": chat, "message": "x"}))["code"] == 101
+                assert (await peer.call("enter_chat", {"chatIds": [chat]}))["code"] == 101
+        finally:
+            for peer in peers:
+                await peer.close()
