@@ -11,7 +11,7 @@ const TTL_SECONDS = 10;
 
 const once = (socket, event) => new Promise((ok) => socket.once(event, ok));
 
-/** The README's recipe, step 5, verbatim inside; `fetch` resolves its paths on `base`. */
+/** The README recipe's step 5 as a browser app writes it (`logIn` shows a login screen); `fetch` resolves its paths on `base`. */
 function renewingSocket(base, tokens, logIn) {
   let { accessToken, refreshToken } = tokens;
   const fetch = (path, init) => globalThis.fetch(new URL(path, base), init);

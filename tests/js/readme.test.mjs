@@ -1,7 +1,8 @@
 // The README's examples run as written: every ```js block that follows a
 // `<!-- tested: tests/js/readme.test.mjs ... -->` line is saved as a module here (so it imports
 // this directory's socket.io-client), pointed at a real server by replacing the README's
-// `http://127.0.0.1:8000`, and run with Node; it must exit 0 and print what the README says.
+// `http://127.0.0.1:8000`, and run with Node (or imported by the driver script the marker
+// names); it must exit 0 and print what the README (or the driver) says.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -24,7 +25,9 @@ function testedBlocks() {
     const code = part.match(/```js\n([\s\S]*?)\n```/)[1];
     // The README says what the block prints, as `prints: ...` inside the marker.
     const expect = [...name.matchAll(/prints "([^"]+)"/g)].map((m) => m[1]);
-    blocks.push({ name, code, expect });
+    // A block that is a module others use names the script that drives it.
+    const driver = name.match(/driven by tests\/js\/(\S+\.mjs)/)?.[1];
+    blocks.push({ name, code, expect, driver });
   }
   return blocks;
 }
@@ -43,8 +46,10 @@ for (const [index, block] of testedBlocks().entries()) {
     const file = join(here, `.readme-block-${index + 1}.mjs`);
     writeFileSync(file, block.code.replaceAll("http://127.0.0.1:8000", server.url));
     try {
-      const { stdout } = await promisify(execFile)(process.execPath, [file],
-        { cwd: here, timeout: 60_000 });
+      const script = block.driver ? join(here, block.driver) : file;
+      const env = { ...process.env, PIPECHAT_URL: server.url, README_BLOCK: file };
+      const { stdout } = await promisify(execFile)(process.execPath, [script],
+        { cwd: here, timeout: 60_000, env });
       for (const expected of block.expect) assert.match(stdout, new RegExp(expected));
     } finally {
       rmSync(file, { force: true });
