@@ -76,7 +76,7 @@ async def test_groups_are_named_or_named_after_their_members(api: httpx.AsyncCli
     assert named.status_code == 201 and named.json()["name"] == "Team 🚀 \u200d ok"
     unnamed = (await post_chat(api, alice, userIds=[bob.id])).json()
     assert unnamed["name"] == f"{alice.nickname}, {bob.nickname}"
-    longest = await post_chat(api, alice, name="x" * 100, userIds=[])
+    longest = await post_chat(api, alice, name="x" * 100, userIds=[bob.id])
     assert longest.status_code == 201 and longest.json()["name"] == "x" * 100
 
 

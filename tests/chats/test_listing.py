@@ -24,7 +24,7 @@ async def test_each_chat_shows_its_last_message_unread_count_and_markers(
         api: httpx.AsyncClient, people: People) -> None:
     alice, bob = await people(2)
     chat = await make_group(api, alice, bob)
-    quiet = await make_group(api, alice, name="Quiet")
+    quiet = await make_group(api, alice, bob, name="Quiet")
     sent = [await bob.socket.call("send_message", {"chatId": chat["id"], "message": f"b{i}"})
             for i in range(3)]
     mine = await alice.socket.call("send_message", {"chatId": chat["id"], "message": "mine"})
