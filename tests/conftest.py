@@ -11,10 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
+from pipechat.messages.writer import MessageWriter, SavedMessage
 from pipechat.migrations import apply_migrations
 from support import (
     POSTGRES_URL,
+    Account,
     LiveServer,
+    Send,
     copy_sqlite_template,
     create_postgres_database,
     drop_postgres_database,
@@ -85,3 +88,19 @@ async def api(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client for the live server."""
     async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
         yield client
+
+
+
+@pytest.fixture
+async def send(server: LiveServer) -> AsyncIterator[Send]:
+    """Save messages through `MessageWriter`, the path `send_message` uses."""
+    writer = MessageWriter(server.context.db)
+    writer.start()
+
+    async def _send(chat_id: int, author: Account, texts: list[str]) -> list[SavedMessage]:
+        futures = [writer.submit(chat_id, author.id, author.nickname, text, None)
+                   for text in texts]
+        return list(await asyncio.gather(*futures))
+
+    yield _send
+    await writer.stop()

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from pipechat.app import create_app
 from pipechat.config import Settings
 from pipechat.context import AppContext
+from pipechat.messages.writer import SavedMessage
 from pipechat.migrations import apply_migrations
 from pipechat.realtime.uvicorn_ws import websocket_protocol
 
@@ -192,6 +193,10 @@ class Account:
     def bearer(self) -> dict[str, str]:
         """Headers carrying the access token."""
         return {"Authorization": f"Bearer {self.access_token}"}
+
+
+# What the `send` fixture gives: save texts as messages of a chat through the real writer.
+Send = Callable[[int, "Account", list[str]], Awaitable[list[SavedMessage]]]
 
 
 async def register(api: httpx.AsyncClient, nickname: str | None = None) -> Account:

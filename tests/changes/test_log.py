@@ -8,9 +8,7 @@ import httpx
 import pytest
 
 from realtime.peers import Peer
-from support import Account, LiveServer, create_chat, register
-
-from .conftest import Send
+from support import Account, LiveServer, Send, create_chat, register
 
 CHANGE_KEYS = {"seq", "kind", "by", "at", "data"}
 

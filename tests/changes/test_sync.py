@@ -7,9 +7,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support import create_chat, live_server, make_settings, register
+from support import Send, create_chat, live_server, make_settings, register
 
-from .conftest import Send, sync, sync_pages
+from .conftest import sync, sync_pages
 
 
 async def test_first_sync_reports_every_chat_then_nothing_until_a_change(

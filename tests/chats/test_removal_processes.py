@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,15 +9,7 @@ import httpx
 import pytest
 
 from realtime.peers import Peer
-from support import (
-    REDIS_URL,
-    TEST_SECRET,
-    ServerProcess,
-    create_postgres_database,
-    drop_postgres_database,
-    need_service,
-    register,
-)
+from support import ServerProcess, register, server_pair
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 
@@ -28,27 +18,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
 async def two_servers(postgres_template: str,
                       tmp_path: Path) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
     """Processes A and B sharing a fresh database and a Redis channel of their own."""
-    redis_url = need_service("redis", REDIS_URL)
-    database_url = await create_postgres_database(postgres_template)
-    env = {
-        "PIPECHAT_DATABASE_URL": database_url,
-        "PIPECHAT_REDIS_URL": redis_url,
-        "PIPECHAT_REDIS_CHANNEL": f"pipechat-test-{uuid.uuid4().hex}",
-        "PIPECHAT_JWT_SECRET": TEST_SECRET,
-        "PIPECHAT_DATA_DIR": str(tmp_path),
-        "PIPECHAT_ARGON2_TIME_COST": "1",
-        "PIPECHAT_ARGON2_MEMORY_KIB": "1024",
-        "PIPECHAT_LOG_LEVEL": "WARNING",
-    }
-    servers = (ServerProcess(env, log_path=tmp_path / "a.log"),
-               ServerProcess(env, log_path=tmp_path / "b.log"))
-    try:
-        await asyncio.gather(*(asyncio.to_thread(server.start) for server in servers))
+    async with server_pair(postgres_template, tmp_path) as servers:
         yield servers
-    finally:
-        for server in servers:
-            server.stop()
-        await drop_postgres_database(postgres_template, database_url)
 
 
 async def test_removal_on_one_process_takes_the_members_sockets_out_on_both(

@@ -8,9 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 import httpx
 import pytest
 
-from support import Account, create_chat, register
-
-from .conftest import Send
+from support import Account, Send, create_chat, register
 
 MESSAGE_KEYS = {"id", "chatId", "message", "clientMessageId", "author", "createdAt", "seq",
                 "updatedAt", "chat"}
