@@ -18,6 +18,7 @@ from support import (
     Account,
     LiveServer,
     Send,
+    ServerProcess,
     copy_sqlite_template,
     create_postgres_database,
     drop_postgres_database,
@@ -26,6 +27,7 @@ from support import (
     make_settings,
     need_service,
     prepare_postgres_template,
+    server_pair,
 )
 
 
@@ -104,3 +106,11 @@ async def send(server: LiveServer) -> AsyncIterator[Send]:
 
     yield _send
     await writer.stop()
+
+
+@pytest.fixture
+async def two_servers(postgres_template: str,
+                      tmp_path: Path) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
+    """Processes A and B sharing a fresh database and a Redis channel of their own."""
+    async with server_pair(postgres_template, tmp_path) as servers:
+        yield servers

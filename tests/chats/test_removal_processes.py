@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
 import pytest
 
 from realtime.peers import Peer
-from support import ServerProcess, register, server_pair
+from support import ServerProcess, register
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
-
-
-@pytest.fixture
-async def two_servers(postgres_template: str,
-                      tmp_path: Path) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
-    """Processes A and B sharing a fresh database and a Redis channel of their own."""
-    async with server_pair(postgres_template, tmp_path) as servers:
-        yield servers
 
 
 async def test_removal_on_one_process_takes_the_members_sockets_out_on_both(

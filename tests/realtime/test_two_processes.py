@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import httpx
 import pytest
 
@@ -14,18 +11,9 @@ from support import (
     ServerProcess,
     basic,
     register,
-    server_pair,
 )
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.redis]
-
-
-@pytest.fixture
-async def two_servers(postgres_template: str,
-                      tmp_path: Path) -> AsyncIterator[tuple[ServerProcess, ServerProcess]]:
-    """Processes A and B sharing a fresh database and a Redis channel of their own."""
-    async with server_pair(postgres_template, tmp_path) as servers:
-        yield servers
 
 
 async def test_messages_cross_processes_and_skip_only_the_sender_socket(
