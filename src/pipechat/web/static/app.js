@@ -1,13 +1,18 @@
 // The pipechat web page: REST for accounts, chats and history; the official Socket.IO client
-// (loaded by index.html as the global `io`) for live messages. Text is only ever set with
-// textContent, so a message is shown exactly as typed and never parsed as HTML.
+// (loaded by index.html as the global `io`) for live messages and chat changes; the change log
+// (GET /sync) to catch up after a reconnect. Text is only ever set with textContent, so a
+// message or a chat name is shown exactly as typed and never parsed as HTML.
 
 import { ApiError, Session, errorText } from "./api.js";
 import { ChatList, resolveUsers } from "./chats.js";
 import { Composer } from "./composer.js";
 import { ENDED_BY_SERVER, openSocket, request as sendRequest } from "./live.js";
+import { manageChats } from "./manage.js";
 import { MessageList, newClientMessageId } from "./messages.js";
+import { showSeen } from "./seen.js";
 import { clearNotice, notify, reportError, setConnection } from "./status.js";
+import { ChangeLog } from "./sync.js";
+import { applySync, followChatEvents, ownRead } from "./updates.js";
 
 const $ = (id) => document.getElementById(id);
 const PAGE_SIZE = 30;
@@ -30,6 +35,23 @@ const chats = new ChatList($("chat-list"), $("more-chats"), $("no-chats"), sessi
   onAdded: (chatIds) => enterRooms(chatIds),
   onError: (error) => reportError(error),
 });
+const changeLog = new ChangeLog(session);
+// What updates.js and manage.js may do to the page.
+const view = {
+  session,
+  chats,
+  myId: () => state.me?.id,
+  openId: () => state.open?.id,
+  enterRooms: (chatIds) => enterRooms(chatIds),
+  gone: (chatId, text) => chatGone(chatId, text),
+  refreshOpen: (chatId) => { if (state.open?.id === chatId) showOpenChat(); },
+  addToOpen: (message) => state.open?.list.add(message),
+  fetchChat: (chatId) => fetchChat(chatId),
+  changed: (chat) => { chats.upsert(chat); view.refreshOpen(chat.id); },
+  report: (error) => reportError(error),
+  done: () => clearNotice(),
+  submit: (form, action) => formSubmit(form, action),
+};
 const composer = new Composer($("send-form"), $("message-input"), $("composer-hint"),
   Number(document.querySelector("meta[name=pipechat-message-max-length]").content),
   (text) => sendText(text));
@@ -42,6 +64,8 @@ function closeChatView() {
   state.open = null;
   $("messages").replaceChildren();
   $("chat-title").textContent = "Pick a chat";
+  $("chat-kind").hidden = true;
+  management.show(null);
   $("send-form").hidden = true;
   composer.set("");
   $("load-older").hidden = true;
@@ -54,6 +78,7 @@ function showAuth() {
   state.socket = null;
   state.everConnected = false;
   state.me = null;
+  changeLog.forget();
   // Every trace of the session goes: its chats, the open chat with its unsent messages.
   chats.reset(null);
   closeChatView();
@@ -83,8 +108,11 @@ async function start() {
   $("me").textContent = `${state.me.nickname} (#${state.me.id})`;
   chats.reset(state.me.id);
   closeChatView();
-  connectSocket();
   const me = state.me;
+  // The change log's token first: whatever changes after it, the next sync reports.
+  await changeLog.start().catch(reportError);
+  if (state.me !== me) return;
+  connectSocket();
   await chats.load().catch(reportError);
   if (state.me !== me) return; // logged out meanwhile
   // A reload reopens the chat that was open.
@@ -135,20 +163,20 @@ function connectSocket() {
     state.everConnected = true;
     // Rooms belong to the socket: a new one enters every listed chat again.
     enterRooms(chats.ids());
-    if (again) chats.load("/chats", { refresh: true }).catch(reportError);
-    if (state.open) syncOpenChat(state.open).catch(reportError);
+    (again ? resync() : Promise.resolve())
+      .then(() => state.open && syncOpenChat(state.open)).catch(reportError);
   });
   socket.on("receive_message", (message) => {
-    const open = state.open;
-    if (open?.id !== message.chatId) {
-      chats.markUnread(message.chatId);
-      return;
-    }
+    const open = state.open?.id === message.chatId ? state.open : null;
+    chats.noteMessage(message, Boolean(open) && viewing());
+    if (!open) return;
     open.list.add(message);
     // A previousId we do not hold means live delivery skipped something: read it from history.
     if (!open.list.follow(message)) catchUp(open).catch(reportError);
+    showSeen($("messages"), chats.chat(open.id), state.me.id);
+    if (viewing()) markRead(open);
   });
-  socket.on("chat_created", (chat) => { if (chats.add(chat, true)) enterRooms([chat.id]); });
+  followChatEvents(socket, view);
   socket.on("exception", (error) => {
     if (ENDED_BY_SERVER.has(error.code)) return; // the disconnect that follows is handled
     notify(`Server error ${error.code}: ${errorText(error)}`);
@@ -172,6 +200,15 @@ function enterRooms(chatIds) {
   }
 }
 
+/** After a reconnect: what changed in every chat while away, from the change log. */
+async function resync() {
+  const me = state.me;
+  const { entries, since } = await changeLog.read();
+  if (state.me !== me) return;
+  applySync(view, entries);
+  changeLog.commit(since);
+}
+
 /** A request with an acknowledgement on the page's socket. */
 function request(event, payload) {
   return sendRequest(state.socket, event, payload);
@@ -179,25 +216,52 @@ function request(event, payload) {
 
 // ---- chats --------------------------------------------------------------------------------
 
-formSubmit($("new-chat-form"), async () => {
+formSubmit($("new-chat-form"), async (data) => {
   const userIds = await resolveUsers(session, $("new-chat-users").value);
-  const chat = await session.request("POST", "/chats", { userIds });
-  if (chats.add(chat, true)) enterRooms([chat.id]);
+  const kind = data.get("kind");
+  const name = data.get("name").trim();
+  const chat = await session.request("POST", "/chats",
+    kind === "group" && name ? { kind, name, userIds } : { kind, userIds });
+  if (chats.upsert(chat, { top: true })) enterRooms([chat.id]);
   $("new-chat-users").value = "";
+  $("new-chat-name").value = "";
   await openChat(chat.id);
 });
+
+/** The server's view of one chat (my unread count included). */
+async function fetchChat(chatId) {
+  try {
+    const chat = await session.get(`/chats/${chatId}`);
+    if (chats.has(chatId) && !chat.hidden) view.changed(chat);
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 403)) reportError(error);
+  }
+}
+
+/** Left, removed or hidden: off the list, and out of view if it was open. */
+function chatGone(chatId, text) {
+  if (!chats.has(chatId)) return;
+  chats.remove(chatId);
+  if (state.open?.id === chatId) {
+    sessionStorage.removeItem(OPEN_CHAT_KEY);
+    closeChatView();
+  }
+  if (text) notify(text);
+}
+
+const management = manageChats(view);
 
 // ---- the open chat ------------------------------------------------------------------------
 
 async function openChat(chatId) {
   if (state.open?.id === chatId) {
     $("chat-view").dataset.pane = "chat";
+    markRead(state.open);
     return;
   }
   // The previous chat's room stays joined: its new messages mark it as unread.
   state.open?.list.close();
   chats.select(chatId);
-  $("chat-title").textContent = `${chats.label(chatId)} · #${chatId}`;
   $("chat-view").dataset.pane = "chat";
   $("send-form").hidden = false;
   $("load-older").hidden = true;
@@ -205,6 +269,7 @@ async function openChat(chatId) {
                  list: new MessageList($("messages"), state.me.id,
                                        { onRetry: retrySend, onEdit: editFailed }) };
   state.open = open;
+  showOpenChat();
   sessionStorage.setItem(OPEN_CHAT_KEY, String(chatId));
   $("chat-view").dataset.synced = "false";
   if (state.socket?.connected) await syncOpenChat(open);
@@ -219,10 +284,46 @@ async function syncOpenChat(open) {
   else await catchUp(open);
   if (state.open !== open) return;
   open.list.resendUnconfirmed((pending) => sendPending(open, pending));
+  showSeen($("messages"), chats.chat(open.id), state.me.id);
+  markRead(open);
   // Marks the chat as live and complete (tests wait for it too).
   $("chat-view").dataset.synced = "true";
   clearNotice();
 }
+
+/** The open chat's title, kind and members as the list holds them now. */
+function showOpenChat() {
+  const chat = chats.chat(state.open.id);
+  $("chat-title").textContent = `${chats.label(state.open.id)} · #${state.open.id}`;
+  $("chat-kind").textContent = chat?.kind ?? "";
+  $("chat-kind").hidden = !chat;
+  management.show(chat);
+  showSeen($("messages"), chat, state.me.id);
+}
+
+/** Whether the user sees the open chat (not the list on a phone, not another tab). */
+function viewing() {
+  return Boolean(state.open) && document.visibilityState === "visible" &&
+    ($("chat-view").dataset.pane === "chat" || matchMedia("(min-width: 720px)").matches);
+}
+
+/** The user sees the open chat: move my read marker to its newest message. */
+function markRead(open) {
+  const chat = chats.chat(open.id);
+  const newest = open.list.newestId;
+  if (!chat || !viewing() || newest <= Math.max(chat.lastReadMessageId ?? 0, open.marking ?? 0)) {
+    return;
+  }
+  open.marking = newest;
+  chats.update(open.id, () => ({ unreadCount: 0 }));
+  const done = state.socket?.connected
+    ? request("mark_read", { chatId: open.id, messageId: newest })
+    : session.request("POST", `/chats/${open.id}/read`, { messageId: newest });
+  done.then((marker) => ownRead(view, open.id, marker.lastReadMessageId))
+    .catch((error) => { open.marking = 0; reportError(error); });
+}
+
+addEventListener("visibilitychange", () => { if (state.open) markRead(state.open); });
 
 async function loadNewest(open) {
   const page = await session.get(

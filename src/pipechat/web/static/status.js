@@ -12,8 +12,10 @@ export function clearNotice() {
   $("notice").hidden = true;
 }
 
+/** An error as the user reads it: the server's message, and its code when it has one. */
 export function reportError(error) {
-  notify(error instanceof Error ? error.message : String(error));
+  if (!(error instanceof Error)) notify(String(error));
+  else notify(error.code ? `${error.message} (code ${error.code})` : error.message);
 }
 
 export function setConnection(kind, detail = "") {

@@ -1,0 +1,70 @@
+// The open chat's members with their roles, and what the user's role lets them do: add,
+// remove (members of a lower role), rename, leave, block someone. The server decides; the
+// page only leaves out what it would refuse, and shows its error when it refuses anyway.
+
+const RANK = { owner: 3, admin: 2, member: 1 };
+
+function part(tag, className, text) {
+  const element = document.createElement(tag);
+  element.className = className;
+  element.textContent = text;
+  return element;
+}
+
+function action(text, className, onClick) {
+  const button = part("button", className, text);
+  button.type = "button";
+  button.addEventListener("click", onClick);
+  return button;
+}
+
+export class MemberPanel {
+  /**
+   * `elements`: {panel, list, count, addForm, renameForm, leave} (app.js handles the two
+   * forms); `actions`: {onRemove(userId), onBlock(user), onLeave()}.
+   */
+  constructor(elements, actions) {
+    this.el = elements;
+    this.actions = actions;
+    this.chat = null;
+    this.myId = null;
+    elements.leave.addEventListener("click", () => actions.onLeave());
+  }
+
+  /** The chat to show (null: none open). */
+  show(chat, myId) {
+    this.chat = chat;
+    this.myId = myId;
+    const { panel, list, count, addForm, renameForm, leave } = this.el;
+    list.replaceChildren();
+    if (!chat) {
+      panel.hidden = true;
+      return;
+    }
+    const group = chat.kind === "group";
+    const myRole = chat.users.find((user) => user.id === myId)?.chatRole ?? null;
+    const manages = group && RANK[myRole] >= RANK.admin;
+    count.textContent = String(chat.users.length);
+    for (const user of chat.users) list.append(this.row(user, group, myRole));
+    addForm.hidden = !manages;
+    renameForm.hidden = !manages;
+    if (manages && document.activeElement !== renameForm.elements.name) {
+      renameForm.elements.name.value = chat.name ?? "";
+    }
+    leave.textContent = group ? "Leave chat" : "Hide chat";
+  }
+
+  row(user, group, myRole) {
+    const item = document.createElement("li");
+    item.dataset.userId = user.id;
+    item.append(part("span", "nickname", user.nickname));
+    if (user.id === this.myId) item.append(part("span", "you", "(you)"));
+    if (group && user.chatRole) item.append(part("span", "role", user.chatRole));
+    if (user.id === this.myId) return item;
+    if (group && RANK[myRole] > RANK[user.chatRole]) {
+      item.append(action("Remove", "remove", () => this.actions.onRemove(user.id)));
+    }
+    item.append(action("Block", "block", () => this.actions.onBlock(user)));
+    return item;
+  }
+}

@@ -1,0 +1,92 @@
+// What the server says changed in the user's chats — live management events and the entries
+// of a catch-up sync — applied to the chat list and the open chat.
+
+/**
+ * `view` is what app.js lets this module touch: {chats (ChatList), myId(), openId(),
+ * enterRooms(ids), gone(chatId, text), refreshOpen(chatId), addToOpen(message), fetchChat(id)}.
+ */
+export function followChatEvents(socket, view) {
+  const me = () => view.myId();
+  socket.on("chat_created", (chat) => joined(view, chat));
+  socket.on("chat_updated", ({ chat }) => changed(view, chat));
+  socket.on("member_added", ({ users, chat }) => {
+    if (users.some((user) => user.id === me())) joined(view, chat);
+    else changed(view, chat);
+  });
+  socket.on("member_updated", ({ chatId, userId, role }) => {
+    editUsers(view, chatId, (users) => users.map((user) =>
+      (user.id === userId ? { ...user, chatRole: role } : user)));
+  });
+  socket.on("member_removed", ({ chatId, userId, by, reason }) => {
+    if (userId !== me()) {
+      editUsers(view, chatId, (users) => users.filter((user) => user.id !== userId));
+      return;
+    }
+    const name = view.chats.label(chatId);
+    const remover = view.chats.chat(chatId)?.users.find((user) => user.id === by);
+    view.gone(chatId, reason === "removed"
+      ? `You were removed from “${name}” by ${remover?.nickname ?? `user ${by}`}.`
+      : `You left “${name}”.`);
+  });
+  socket.on("chat_hidden", ({ chatId }) => view.gone(chatId, null));
+  socket.on("read", ({ chatId, userId, lastReadMessageId }) => {
+    if (userId === me()) {
+      ownRead(view, chatId, lastReadMessageId);
+      return;
+    }
+    editUsers(view, chatId, (users) => users.map((user) => (user.id === userId
+      ? { ...user, lastReadMessageId: Math.max(user.lastReadMessageId ?? 0, lastReadMessageId) }
+      : user)));
+  });
+}
+
+/** My marker moved (in this tab or another): the badge follows; exact count from the server. */
+export function ownRead(view, chatId, lastReadMessageId) {
+  view.chats.noteRead(chatId, lastReadMessageId);
+  if (view.chats.chat(chatId)?.unreadCount) view.fetchChat(chatId);
+}
+
+/** A chat the user is now in: listed first, its room entered. */
+function joined(view, chat) {
+  if (view.chats.upsert(chat, { top: true })) view.enterRooms([chat.id]);
+  // Events carry the chat without my unread count: ask for it.
+  view.fetchChat(chat.id);
+  view.refreshOpen(chat.id);
+}
+
+function changed(view, chat) {
+  view.chats.upsert(chat);
+  view.refreshOpen(chat.id);
+}
+
+function editUsers(view, chatId, edit) {
+  view.chats.update(chatId, (chat) => ({ users: edit(chat.users) }));
+  view.refreshOpen(chatId);
+}
+
+/**
+ * The entries of one sync (see sync.js), oldest activity first so the newest ends on top:
+ * chats left or removed from go, the others take their state, and the open chat its messages.
+ */
+export function applySync(view, entries) {
+  const activity = (entry) => entry.chat?.lastMessage?.id ?? 0;
+  for (const entry of [...entries].sort((a, b) => activity(a) - activity(b))) {
+    const { chatId, chat, changes } = entry;
+    if (!chat) {
+      if (view.chats.has(chatId)) {
+        view.gone(chatId, `You are no longer in “${view.chats.label(chatId)}”.`);
+      }
+      continue;
+    }
+    if (chat.hidden) {
+      view.gone(chatId, null);
+      continue;
+    }
+    const messages = changes.filter((change) => change.kind === "message" && change.data);
+    const isNew = !view.chats.has(chatId);
+    view.chats.upsert(chat, { top: isNew || messages.length > 0 });
+    if (isNew) view.enterRooms([chatId]);
+    if (view.openId() === chatId) messages.forEach((change) => view.addToOpen(change.data));
+    view.refreshOpen(chatId);
+  }
+}
