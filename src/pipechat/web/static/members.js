@@ -41,6 +41,7 @@ export class MemberPanel {
       panel.hidden = true;
       return;
     }
+    panel.hidden = false;
     const group = chat.kind === "group";
     const myRole = chat.users.find((user) => user.id === myId)?.chatRole ?? null;
     const manages = group && RANK[myRole] >= RANK.admin;
@@ -48,9 +49,10 @@ export class MemberPanel {
     for (const user of chat.users) list.append(this.row(user, group, myRole));
     addForm.hidden = !manages;
     renameForm.hidden = !manages;
-    if (manages && document.activeElement !== renameForm.elements.name) {
-      renameForm.elements.name.value = chat.name ?? "";
-    }
+    // The box shows the name, unless the user is changing it.
+    const box = renameForm.elements.name;
+    if (`${chat.id}:${chat.name}` !== this.named || !box.value) box.value = chat.name ?? "";
+    this.named = `${chat.id}:${chat.name}`;
     leave.textContent = group ? "Leave chat" : "Hide chat";
   }
 

@@ -69,7 +69,10 @@ function editUsers(view, chatId, edit) {
  * chats left or removed from go, the others take their state, and the open chat its messages.
  */
 export function applySync(view, entries) {
-  const activity = (entry) => entry.chat?.lastMessage?.id ?? 0;
+  // As the server ranks them: by newest message; a chat new to the list without one is
+  // newer than any (it was made, or the user added, since the last sync).
+  const activity = (entry) => entry.chat?.lastMessage?.id
+    ?? (view.chats.has(entry.chatId) ? 0 : Number.MAX_SAFE_INTEGER);
   for (const entry of [...entries].sort((a, b) => activity(a) - activity(b))) {
     const { chatId, chat, changes } = entry;
     if (!chat) {
