@@ -7,15 +7,17 @@ import { ApiError, Session, errorText } from "./api.js";
 import { ChatList, resolveUsers } from "./chats.js";
 import { Composer } from "./composer.js";
 import { ENDED_BY_SERVER, openSocket, request as sendRequest } from "./live.js";
+import { History } from "./history.js";
 import { manageChats } from "./manage.js";
-import { MessageList, newClientMessageId } from "./messages.js";
+import { MessageList } from "./messages.js";
+import { Outbox } from "./outbox.js";
+import { Reader } from "./reading.js";
 import { showSeen } from "./seen.js";
 import { clearNotice, notify, reportError, setConnection } from "./status.js";
 import { ChangeLog } from "./sync.js";
 import { applySync, followChatEvents, ownRead } from "./updates.js";
 
 const $ = (id) => document.getElementById(id);
-const PAGE_SIZE = 30;
 const OPEN_CHAT_KEY = "pipechat.openChat";
 // enter_chat takes at most this many ids per call.
 const ROOM_BATCH = 100;
@@ -54,7 +56,22 @@ const view = {
 };
 const composer = new Composer($("send-form"), $("message-input"), $("composer-hint"),
   Number(document.querySelector("meta[name=pipechat-message-max-length]").content),
-  (text) => sendText(text));
+  (text) => { if (state.open) outbox.submit(state.open, text, state.me); });
+const history = new History(session, $("load-older"), () => state.open,
+  (error) => reportError(error));
+const reader = new Reader(chats, session, {
+  socket: () => state.socket,
+  onMarked: (chatId, lastReadMessageId) => ownRead(view, chatId, lastReadMessageId),
+  onError: (error) => reportError(error),
+});
+const outbox = new Outbox({
+  socket: () => state.socket,
+  onSaved: (open, message, latest) => {
+    if (!latest) return;
+    clearNotice();
+    if (!open.list.follow(message)) history.catchUp(open).catch(reportError);
+  },
+});
 
 // ---- the view -------------------------------------------------------------------------------
 
@@ -168,13 +185,13 @@ function connectSocket() {
   });
   socket.on("receive_message", (message) => {
     const open = state.open?.id === message.chatId ? state.open : null;
-    chats.noteMessage(message, Boolean(open) && viewing());
+    chats.noteMessage(message, Reader.viewing(open));
     if (!open) return;
     open.list.add(message);
     // A previousId we do not hold means live delivery skipped something: read it from history.
-    if (!open.list.follow(message)) catchUp(open).catch(reportError);
+    if (!open.list.follow(message)) history.catchUp(open).catch(reportError);
     showSeen($("messages"), chats.chat(open.id), state.me.id);
-    if (viewing()) markRead(open);
+    reader.mark(open);
   });
   followChatEvents(socket, view);
   socket.on("exception", (error) => {
@@ -256,7 +273,7 @@ const management = manageChats(view);
 async function openChat(chatId) {
   if (state.open?.id === chatId) {
     $("chat-view").dataset.pane = "chat";
-    markRead(state.open);
+    reader.mark(state.open);
     return;
   }
   // The previous chat's room stays joined: its new messages mark it as unread.
@@ -267,7 +284,8 @@ async function openChat(chatId) {
   $("load-older").hidden = true;
   const open = { id: chatId, loaded: false, olderNext: null,
                  list: new MessageList($("messages"), state.me.id,
-                                       { onRetry: retrySend, onEdit: editFailed }) };
+                                       { onRetry: (clientId) => outbox.retry(open, clientId),
+                                         onEdit: editFailed }) };
   state.open = open;
   showOpenChat();
   sessionStorage.setItem(OPEN_CHAT_KEY, String(chatId));
@@ -280,12 +298,12 @@ async function syncOpenChat(open) {
   $("chat-view").dataset.synced = "false";
   await request("enter_chat", { chatIds: [open.id] });
   if (state.open !== open) return;
-  if (!open.loaded) await loadNewest(open);
-  else await catchUp(open);
+  if (!open.loaded) await history.newest(open);
+  else await history.catchUp(open);
   if (state.open !== open) return;
-  open.list.resendUnconfirmed((pending) => sendPending(open, pending));
+  open.list.resendUnconfirmed((pending) => outbox.send(open, pending));
   showSeen($("messages"), chats.chat(open.id), state.me.id);
-  markRead(open);
+  reader.mark(open);
   // Marks the chat as live and complete (tests wait for it too).
   $("chat-view").dataset.synced = "true";
   clearNotice();
@@ -301,105 +319,16 @@ function showOpenChat() {
   showSeen($("messages"), chat, state.me.id);
 }
 
-/** Whether the user sees the open chat (not the list on a phone, not another tab). */
-function viewing() {
-  return Boolean(state.open) && document.visibilityState === "visible" &&
-    ($("chat-view").dataset.pane === "chat" || matchMedia("(min-width: 720px)").matches);
-}
-
-/** The user sees the open chat: move my read marker to its newest message. */
-function markRead(open) {
-  const chat = chats.chat(open.id);
-  const newest = open.list.newestId;
-  if (!chat || !viewing() || newest <= Math.max(chat.lastReadMessageId ?? 0, open.marking ?? 0)) {
-    return;
-  }
-  open.marking = newest;
-  chats.update(open.id, () => ({ unreadCount: 0 }));
-  const done = state.socket?.connected
-    ? request("mark_read", { chatId: open.id, messageId: newest })
-    : session.request("POST", `/chats/${open.id}/read`, { messageId: newest });
-  done.then((marker) => ownRead(view, open.id, marker.lastReadMessageId))
-    .catch((error) => { open.marking = 0; reportError(error); });
-}
-
-addEventListener("visibilitychange", () => { if (state.open) markRead(state.open); });
-
-async function loadNewest(open) {
-  const page = await session.get(
-    `/chats/${open.id}/messages?order__createdAt=DESC&take=${PAGE_SIZE}`);
-  if (state.open !== open) return;
-  open.list.addOlder(page.data);
-  open.list.complete(page.data);
-  open.loaded = true;
-  open.olderNext = page.next;
-  $("load-older").hidden = !page.next;
-  open.list.scrollToEnd();
-}
-
-/** After a reconnect or a gap: everything after the contiguous point, page by page. */
-async function catchUp(open) {
-  let url = `/chats/${open.id}/messages?order__createdAt=ASC&take=100` +
-    `&where__id__more_than=${open.list.contiguousId}`;
-  while (url && state.open === open) {
-    const page = await session.get(url);
-    page.data.forEach((message) => open.list.add(message));
-    open.list.complete(page.data);
-    url = page.next;
-  }
-}
-
-$("load-older").addEventListener("click", async () => {
-  const open = state.open;
-  if (!open?.olderNext) return;
-  try {
-    const page = await session.get(open.olderNext);
-    if (state.open !== open) return;
-    open.list.addOlder(page.data);
-    open.olderNext = page.next;
-    $("load-older").hidden = !page.next;
-  } catch (error) {
-    reportError(error);
-  }
-});
+addEventListener("visibilitychange", () => reader.mark(state.open));
 
 $("back").addEventListener("click", () => { $("chat-view").dataset.pane = "list"; });
 
 // ---- sending ------------------------------------------------------------------------------
 
-function sendPending(open, pending) {
-  // Retries reuse the clientMessageId: the server answers a repeat with the first message.
-  const payload = { chatId: open.id, message: pending.text, clientMessageId: pending.clientId };
-  const current = open.list.begin(pending);
-  request("send_message", payload)
-    .then((message) => {
-      const latest = current(); // read first: confirming forgets the pending entry
-      open.list.confirm(pending.clientId, message);
-      if (!latest) return;
-      clearNotice();
-      if (!open.list.follow(message)) catchUp(open).catch(reportError);
-    })
-    .catch((error) => { if (current()) open.list.fail(pending.clientId, error.message); });
-}
-
-function retrySend(clientId) {
-  const open = state.open;
-  const pending = open?.list.retry(clientId);
-  if (pending && state.socket?.connected) sendPending(open, pending);
-}
-
 /** A failed message back in the box, to change and send again (as a new message). */
 function editFailed(text) {
   composer.set(text);
   $("message-input").focus();
-}
-
-function sendText(text) {
-  const open = state.open;
-  if (!open) return;
-  const pending = open.list.addPending(newClientMessageId(), text, state.me);
-  // While disconnected the message waits as pending and goes out on reconnect.
-  if (state.socket?.connected) sendPending(open, pending);
 }
 
 // For debugging from the console (and for the browser test): the live socket.
