@@ -62,7 +62,11 @@ describe("a group of three managed in Chromium", () => {
     for (const name of ["alice", "bob", "carol"]) {
       const context = await phoneContext(browser, server.url);
       context.context.setDefaultTimeout(15_000);
-      users[name] = { ...context, page: await context.context.newPage() };
+      users[name] = { ...context, page: await context.context.newPage(), syncs: 0 };
+      // Catch-ups through the change log: after a reconnect, or a seq that skipped one.
+      users[name].page.on("request", (request) => {
+        if (/\/sync\?since=/.test(request.url())) users[name].syncs += 1;
+      });
     }
   });
 
@@ -263,6 +267,13 @@ describe("a group of three managed in Chromium", () => {
     await showMembers(alice);
     assert.equal(await member(alice, "bob").count(), 0);
     assert.equal(await alice.locator("#member-count").textContent(), "1");
+  });
+
+  it("caught up through the change log only when something was missed", () => {
+    // Alice saw every change live, each event one seq after the last (her own included):
+    // no catch-up. Bob's reconnect needed one.
+    assert.equal(users.alice.syncs, 0);
+    assert.ok(users.bob.syncs >= 1);
   });
 
   it("never loaded anything from outside the server and threw no page errors", () => {

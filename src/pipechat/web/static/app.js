@@ -15,7 +15,7 @@ import { Reader } from "./reading.js";
 import { showSeen } from "./seen.js";
 import { clearNotice, notify, reportError, setConnection } from "./status.js";
 import { ChangeLog } from "./sync.js";
-import { applySync, followChatEvents, ownRead } from "./updates.js";
+import { applySync, followChatEvents, noteSeq, ownRead } from "./updates.js";
 
 const $ = (id) => document.getElementById(id);
 const OPEN_CHAT_KEY = "pipechat.openChat";
@@ -38,6 +38,7 @@ const chats = new ChatList($("chat-list"), $("more-chats"), $("no-chats"), sessi
   onError: (error) => reportError(error),
 });
 const changeLog = new ChangeLog(session);
+let resyncing = null; // the sync under way, if any
 // What updates.js and manage.js may do to the page.
 const view = {
   session,
@@ -49,6 +50,7 @@ const view = {
   refreshOpen: (chatId) => { if (state.open?.id === chatId) showOpenChat(); },
   addToOpen: (message) => state.open?.list.add(message),
   fetchChat: (chatId) => fetchChat(chatId),
+  resync: () => { resyncing ??= resync().catch(reportError).finally(() => { resyncing = null; }); },
   changed: (chat) => { chats.upsert(chat); view.refreshOpen(chat.id); },
   report: (error) => reportError(error),
   done: () => clearNotice(),
@@ -57,7 +59,7 @@ const view = {
 const composer = new Composer($("send-form"), $("message-input"), $("composer-hint"),
   Number(document.querySelector("meta[name=pipechat-message-max-length]").content),
   (text) => { if (state.open) outbox.submit(state.open, text, state.me); });
-const history = new History(session, $("load-older"), () => state.open,
+const chatHistory = new History(session, $("load-older"), () => state.open,
   (error) => reportError(error));
 const reader = new Reader(chats, session, {
   socket: () => state.socket,
@@ -67,9 +69,10 @@ const reader = new Reader(chats, session, {
 const outbox = new Outbox({
   socket: () => state.socket,
   onSaved: (open, message, latest) => {
+    noteSeq(view, message.chatId, message.seq);
     if (!latest) return;
     clearNotice();
-    if (!open.list.follow(message)) history.catchUp(open).catch(reportError);
+    if (!open.list.follow(message)) chatHistory.catchUp(open).catch(reportError);
   },
 });
 
@@ -185,11 +188,12 @@ function connectSocket() {
   });
   socket.on("receive_message", (message) => {
     const open = state.open?.id === message.chatId ? state.open : null;
+    noteSeq(view, message.chatId, message.seq);
     chats.noteMessage(message, Reader.viewing(open));
     if (!open) return;
     open.list.add(message);
     // A previousId we do not hold means live delivery skipped something: read it from history.
-    if (!open.list.follow(message)) history.catchUp(open).catch(reportError);
+    if (!open.list.follow(message)) chatHistory.catchUp(open).catch(reportError);
     showSeen($("messages"), chats.chat(open.id), state.me.id);
     reader.mark(open);
   });
@@ -298,8 +302,8 @@ async function syncOpenChat(open) {
   $("chat-view").dataset.synced = "false";
   await request("enter_chat", { chatIds: [open.id] });
   if (state.open !== open) return;
-  if (!open.loaded) await history.newest(open);
-  else await history.catchUp(open);
+  if (!open.loaded) await chatHistory.newest(open);
+  else await chatHistory.catchUp(open);
   if (state.open !== open) return;
   open.list.resendUnconfirmed((pending) => outbox.send(open, pending));
   showSeen($("messages"), chats.chat(open.id), state.me.id);

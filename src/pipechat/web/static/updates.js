@@ -3,22 +3,32 @@
 
 /**
  * `view` is what app.js lets this module touch: {chats (ChatList), myId(), openId(),
- * enterRooms(ids), gone(chatId, text), refreshOpen(chatId), addToOpen(message), fetchChat(id)}.
+ * enterRooms(ids), gone(chatId, text), refreshOpen(chatId), addToOpen(message), fetchChat(id),
+ * resync()}.
  */
 export function followChatEvents(socket, view) {
   const me = () => view.myId();
   socket.on("chat_created", (chat) => joined(view, chat));
-  socket.on("chat_updated", ({ chat }) => changed(view, chat));
-  socket.on("member_added", ({ users, chat }) => {
-    if (users.some((user) => user.id === me())) joined(view, chat);
-    else changed(view, chat);
+  socket.on("chat_updated", ({ chatId, chat, seq }) => {
+    noteSeq(view, chatId, seq);
+    changed(view, chat);
   });
-  socket.on("member_updated", ({ chatId, userId, role }) => {
+  socket.on("member_added", ({ chatId, users, chat, seq }) => {
+    if (users.some((user) => user.id === me())) {
+      joined(view, chat);
+      return;
+    }
+    noteSeq(view, chatId, seq);
+    changed(view, chat);
+  });
+  socket.on("member_updated", ({ chatId, userId, role, seq }) => {
+    noteSeq(view, chatId, seq);
     editUsers(view, chatId, (users) => users.map((user) =>
       (user.id === userId ? { ...user, chatRole: role } : user)));
   });
-  socket.on("member_removed", ({ chatId, userId, by, reason }) => {
+  socket.on("member_removed", ({ chatId, userId, by, reason, seq }) => {
     if (userId !== me()) {
+      noteSeq(view, chatId, seq);
       editUsers(view, chatId, (users) => users.filter((user) => user.id !== userId));
       return;
     }
@@ -38,6 +48,17 @@ export function followChatEvents(socket, view) {
       ? { ...user, lastReadMessageId: Math.max(user.lastReadMessageId ?? 0, lastReadMessageId) }
       : user)));
   });
+}
+
+/**
+ * An event's place in its chat's change log: the next seq is in order; a larger one means
+ * something was missed on the way (a lost event), and the change log fills it in.
+ */
+export function noteSeq(view, chatId, seq) {
+  const held = view.chats.chat(chatId)?.seq;
+  if (held === undefined || !seq || seq <= held) return;
+  view.chats.update(chatId, () => ({ seq }));
+  if (seq > held + 1) view.resync();
 }
 
 /** My marker moved (in this tab or another): the badge follows; exact count from the server. */
