@@ -154,6 +154,7 @@ describe("a group of three managed in Chromium", () => {
     for (const page of [users.carol.page, carolTab2, users.bob.page]) {
       await badge(page, "Weekend trip").getByText("2", { exact: true }).waitFor();
     }
+    await users.carol.page.screenshot({ path: join(ARTIFACTS, "group-unread.png") });
     await openFromList(carolTab2, "Weekend trip");
     await message(carolTab2, "And the stove?").waitFor();
     // The second tab read it: the first one's badge clears too (`read` to her own sockets).
@@ -166,6 +167,7 @@ describe("a group of three managed in Chromium", () => {
     await openFromList(users.bob.page, "Weekend trip");
     await alice.locator("#messages .seen", { hasText: /Seen by (bob, carol|carol, bob)/ })
       .waitFor();
+    await alice.screenshot({ path: join(ARTIFACTS, "group-alice.png") });
     await until(() => badge(users.bob.page, "Weekend trip").textContent(), "");
   });
 
