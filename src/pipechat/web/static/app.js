@@ -188,6 +188,8 @@ function connectSocket() {
   });
   socket.on("receive_message", (message) => {
     const open = state.open?.id === message.chatId ? state.open : null;
+    // A direct chat the user had hidden comes back with its next message.
+    if (!chats.has(message.chatId)) fetchChat(message.chatId, { add: true });
     noteSeq(view, message.chatId, message.seq);
     chats.noteMessage(message, Reader.viewing(open));
     if (!open) return;
@@ -224,6 +226,12 @@ function enterRooms(chatIds) {
 /** After a reconnect: what changed in every chat while away, from the change log. */
 async function resync() {
   const me = state.me;
+  if (!changeLog.token) {
+    // The page never got a token (its first request failed): take one, re-read the list.
+    await changeLog.start();
+    await chats.load();
+    return;
+  }
   const { entries, since } = await changeLog.read();
   if (state.me !== me) return;
   applySync(view, entries);
@@ -250,10 +258,12 @@ formSubmit($("new-chat-form"), async (data) => {
 });
 
 /** The server's view of one chat (my unread count included). */
-async function fetchChat(chatId) {
+async function fetchChat(chatId, { add = false } = {}) {
   try {
     const chat = await session.get(`/chats/${chatId}`);
-    if (chats.has(chatId) && !chat.hidden) view.changed(chat);
+    if (chat.hidden || !(add || chats.has(chatId))) return;
+    if (chats.upsert(chat, { top: add })) enterRooms([chatId]);
+    view.refreshOpen(chatId);
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 403)) reportError(error);
   }
