@@ -271,6 +271,19 @@ describe("a group of three managed in Chromium", () => {
     assert.equal(await alice.locator("#member-count").textContent(), "1");
   });
 
+  it("Bob hides his direct chat with Carol; her next message brings it back", async () => {
+    const bob = users.bob.page;
+    await openFromList(bob, "carol");
+    await showMembers(bob);
+    assert.equal(await bob.locator("#leave-chat").textContent(), "Hide chat");
+    await bob.locator("#leave-chat").click();
+    await entry(bob, "carol").waitFor({ state: "detached" });
+    await openFromList(carolTab2, "bob");
+    await send(carolTab2, "Still there?");
+    await badge(bob, "carol").getByText("1", { exact: true }).waitFor();
+    assert.deepEqual(await names(bob), ["carol", "Made while Bob was away"]);
+  });
+
   it("caught up through the change log only when something was missed", () => {
     // Alice saw every change live, each event one seq after the last (her own included):
     // no catch-up. Bob's reconnect needed one.
