@@ -17,6 +17,7 @@ from pipechat.config import Settings
 from pipechat.web.router import (
     PACKAGED_CLIENT_DIR,
     PIN_FILE,
+    STATIC_DIR,
     load_client_bundle,
     page_headers,
     render_page,
@@ -111,10 +112,12 @@ async def test_page_uses_the_local_copy_when_configured(sqlite_template: Path,
 
 
 async def test_static_files_and_missing_ones(sqlite_template: Path, tmp_path: Path) -> None:
+    # Every module of the page, those added later included.
+    modules = sorted(f"/web/{path.name}" for path in STATIC_DIR.glob("*.js"))
+    assert {"/web/app.js", "/web/chats.js", "/web/members.js", "/web/sync.js"} <= set(modules)
     [page, style, missing, *scripts] = await fetch(
         settings_for(sqlite_template, tmp_path), "/", "/web/app.css", "/web/nothing-here.js",
-        "/web/app.js", "/web/api.js", "/web/messages.js", "/web/chats.js", "/web/composer.js",
-        "/web/live.js", "/web/status.js", "/web/time.js")
+        *modules)
     # Every script the page runs is a file: the CSP allows no inline script at all.
     assert re.findall(r"<script(?![^>]*\ssrc=)", page.text) == []
     assert '<script type="module" src="/web/app.js"></script>' in page.text
