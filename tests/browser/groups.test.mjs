@@ -258,6 +258,21 @@ describe("a group of three managed in Chromium", () => {
     await bob.screenshot({ path: join(ARTIFACTS, "group-bob.png") });
   });
 
+  it("Alice makes Bob an admin: his page offers him add and rename", async () => {
+    const alice = users.alice.page;
+    await openFromList(alice, "Trip v2");
+    await showMembers(alice);
+    await member(alice, "bob").locator("button.set-role", { hasText: "Make admin" }).click();
+    await member(alice, "bob").locator(".role", { hasText: "admin" }).waitFor();
+    const bob = users.bob.page;
+    await showMembers(bob);
+    await member(bob, "bob").locator(".role", { hasText: "admin" }).waitFor(); // live
+    assert.equal(await bob.locator("#add-member-form").isVisible(), true);
+    assert.equal(await bob.locator("#rename-form").isVisible(), true);
+    // An admin may not remove the owner: no button for it.
+    assert.equal(await member(bob, "alice").locator("button.remove").count(), 0);
+  });
+
   it("Bob leaves the group; Alice's member list drops him", async () => {
     const bob = users.bob.page;
     await showMembers(bob);

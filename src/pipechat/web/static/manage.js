@@ -1,5 +1,5 @@
-// The open chat's management actions, over REST: add members, rename, remove a member, leave,
-// block someone. The server checks every one (roles, blocks, limits); a refusal is shown with
+// The open chat's management actions, over REST: add members, rename, remove a member, change
+// a member's role, leave, block someone. The server checks every one (roles, blocks, limits); a refusal is shown with
 // its code and message, and what did change arrives as events like everyone else's.
 
 import { resolveUsers } from "./chats.js";
@@ -21,6 +21,10 @@ export function manageChats(view) {
   }, {
     onRemove: (userId) => run(async () => {
       await session.request("DELETE", `/chats/${view.openId()}/members/${userId}`);
+    }),
+    onRole: (userId, role) => run(async () => {
+      const path = `/chats/${view.openId()}/members/${userId}`;
+      view.changed(await session.request("PATCH", path, { role }));
     }),
     onBlock: (user) => run(async () => {
       await session.request("POST", "/users/me/blocks", { userId: user.id });

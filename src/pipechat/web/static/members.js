@@ -1,5 +1,5 @@
 // The open chat's members with their roles, and what the user's role lets them do: add,
-// remove (members of a lower role), rename, leave, block someone. The server decides; the
+// remove (members of a lower role), rename, change roles (the owner), leave, block someone. The server decides; the
 // page only leaves out what it would refuse, and shows its error when it refuses anyway.
 
 const RANK = { owner: 3, admin: 2, member: 1 };
@@ -21,7 +21,7 @@ function action(text, className, onClick) {
 export class MemberPanel {
   /**
    * `elements`: {panel, list, count, addForm, renameForm, leave} (app.js handles the two
-   * forms); `actions`: {onRemove(userId), onBlock(user), onLeave()}.
+   * forms); `actions`: {onRemove(userId), onRole(userId, role), onBlock(user), onLeave()}.
    */
   constructor(elements, actions) {
     this.el = elements;
@@ -65,6 +65,10 @@ export class MemberPanel {
     if (user.id === this.myId) return item;
     if (group && RANK[myRole] > RANK[user.chatRole]) {
       item.append(action("Remove", "remove", () => this.actions.onRemove(user.id)));
+    }
+    if (group && myRole === "owner") {
+      const role = user.chatRole === "admin" ? "member" : "admin";
+      item.append(action(`Make ${role}`, "set-role", () => this.actions.onRole(user.id, role)));
     }
     item.append(action("Block", "block", () => this.actions.onBlock(user)));
     return item;
