@@ -258,13 +258,29 @@ describe("a group of three managed in Chromium", () => {
     await bob.screenshot({ path: join(ARTIFACTS, "group-bob.png") });
   });
 
+  it("a lost event shows as a gap in seq; the change log fills it", async () => {
+    const bob = users.bob.page;
+    const alice = users.alice.page;
+    await backToList(bob);
+    const syncsBefore = users.bob.syncs;
+    users.bob.link.miss('"chat_updated"');
+    await openFromList(alice, "Trip v2");
+    await alice.locator("#rename-form input").fill("Trip v3");
+    await alice.locator("#rename-form button[type=submit]").click();
+    await alice.locator("#chat-title", { hasText: "Trip v3" }).waitFor();
+    await send(alice, "Renamed, did you notice?");
+    // Bob never got chat_updated; the message's seq is two past his: he syncs.
+    await entry(bob, "Trip v3").waitFor();
+    assert.equal(users.bob.syncs, syncsBefore + 1);
+  });
+
   it("Alice makes Bob an admin: his page offers him add and rename", async () => {
     const alice = users.alice.page;
-    await openFromList(alice, "Trip v2");
     await showMembers(alice);
     await member(alice, "bob").locator("button.set-role", { hasText: "Make admin" }).click();
     await member(alice, "bob").locator(".role", { hasText: "admin" }).waitFor();
     const bob = users.bob.page;
+    await openFromList(bob, "Trip v3");
     await showMembers(bob);
     await member(bob, "bob").locator(".role", { hasText: "admin" }).waitFor(); // live
     assert.equal(await bob.locator("#add-member-form").isVisible(), true);
@@ -277,10 +293,10 @@ describe("a group of three managed in Chromium", () => {
     const bob = users.bob.page;
     await showMembers(bob);
     await bob.locator("#leave-chat").click();
-    await entry(bob, "Trip v2").waitFor({ state: "detached" });
+    await entry(bob, "Trip v3").waitFor({ state: "detached" });
     assert.equal(await bob.locator("#chat-title").textContent(), "Pick a chat");
     const alice = users.alice.page;
-    await openFromList(alice, "Trip v2");
+    await openFromList(alice, "Trip v3");
     await showMembers(alice);
     assert.equal(await member(alice, "bob").count(), 0);
     assert.equal(await alice.locator("#member-count").textContent(), "1");

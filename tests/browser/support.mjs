@@ -118,11 +118,13 @@ export async function phoneContext(browser, serverUrl) {
 /**
  * Routes the context's Socket.IO traffic through Playwright so a test can drop it:
  * `cut()` closes the open WebSockets and refuses new Socket.IO requests until `restore()`;
- * `lose(text)` drops the WebSocket frames from the page that contain `text` (a lost packet).
+ * `lose(text)` drops the WebSocket frames from the page that contain `text` (a lost packet);
+ * `miss(text)` drops the next frame to the page that contains `text` (a lost event).
  */
 async function cuttableLink(context) {
   let cut = false;
   const lost = new Set();
+  const missed = new Set();
   const open = new Set();
   await context.routeWebSocket(/\/socket\.io\//, (ws) => {
     if (cut) {
@@ -132,6 +134,11 @@ async function cuttableLink(context) {
     const upstream = ws.connectToServer();
     ws.onMessage((frame) => {
       if (![...lost].some((text) => String(frame).includes(text))) upstream.send(frame);
+    });
+    upstream.onMessage((frame) => {
+      const text = [...missed].find((part) => String(frame).includes(part));
+      if (text === undefined) ws.send(frame);
+      else missed.delete(text);
     });
     open.add([ws, upstream]);
   });
@@ -147,6 +154,7 @@ async function cuttableLink(context) {
     },
     restore() { cut = false; },
     lose(text) { lost.add(text); },
+    miss(text) { missed.add(text); },
   };
 }
 
