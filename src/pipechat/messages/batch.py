@@ -64,19 +64,35 @@ class SavedMessage:
     previous_id: int | None = None
     # Its number in the chat's change log.
     seq: int | None = None
+    # The quote of the message it replies to (`ReplyPreview`'s wire form), if any.
+    reply_to: dict[str, Any] | None = None
+    # A re-send of a message edited or deleted since (only re-sends can have these).
+    edited_at: datetime | None = None
+    deleted_at: datetime | None = None
 
     def to_wire(self) -> dict[str, Any]:
-        """The camelCase object of `receive_message` and the send acknowledgement."""
+        """The camelCase object of `receive_message` and the send acknowledgement.
+
+        A new message has no reactions yet: `[]` without a query.
+        """
         return {
             "id": self.id,
             "chatId": self.chat_id,
-            "message": self.message,
+            "message": None if self.deleted_at else self.message,
             "clientMessageId": self.client_message_id,
             "author": {"id": self.author_id, "nickname": self.author_nickname},
-            "createdAt": self.created_at.isoformat().replace("+00:00", "Z"),
+            "createdAt": _wire_time(self.created_at),
             "previousId": self.previous_id,
             "seq": self.seq,
+            "editedAt": None if self.edited_at is None else _wire_time(self.edited_at),
+            "deletedAt": None if self.deleted_at is None else _wire_time(self.deleted_at),
+            "replyTo": self.reply_to,
+            "reactions": [],
         }
+
+
+def _wire_time(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
 
 
 @dataclass(slots=True)
@@ -90,6 +106,8 @@ class PendingMessage:
     client_message_id: str | None
     future: asyncio.Future[SavedMessage] = field(repr=False)
     origin: str | None = None
+    # The quote of the message replied to, looked up (and checked) before submitting.
+    reply_to: dict[str, Any] | None = None
     accepted_at: float = field(default_factory=time.perf_counter)
 
     @property
@@ -180,9 +198,10 @@ def lock_chats(connection: Connection, chat_ids: list[int], authors: list[int]) 
 # instead walks the keys and probes the index for each. The keys travel as one parameter
 # (a JSON array, or two arrays on PostgreSQL), so the statement text never changes.
 _RESENT_TYPES = (MESSAGES.c.id, MESSAGES.c.chat_id, MESSAGES.c.author_id, MESSAGES.c.message,
-                 MESSAGES.c.client_message_id, MESSAGES.c.created_at, MESSAGES.c.seq)
+                 MESSAGES.c.client_message_id, MESSAGES.c.created_at, MESSAGES.c.seq,
+                 MESSAGES.c.edited_at, MESSAGES.c.deleted_at)
 _RESENT_COLUMNS = ("m.id, m.chat_id, m.author_id, m.message, m.client_message_id, "
-                   "m.created_at, m.seq")
+                   "m.created_at, m.seq, m.edited_at, m.deleted_at")
 _RESENT_SQLITE = text(
     f"SELECT {_RESENT_COLUMNS} FROM json_each(:keys) AS k CROSS JOIN messages AS m "
     "WHERE m.author_id = json_extract(k.value, '$[0]') "
@@ -213,7 +232,7 @@ def find_resent(connection: Connection,
     return {(row.author_id, row.client_message_id): SavedMessage(
         row.id, row.chat_id, row.author_id, "", row.message, row.client_message_id,
         row.created_at, created=False, previous_id=_previous_id(connection, row.chat_id, row.id),
-        seq=row.seq)
+        seq=row.seq, edited_at=row.edited_at, deleted_at=row.deleted_at)
         for row in rows}
 
 
@@ -262,13 +281,14 @@ def _store(connection: Connection, fresh: list[PendingMessage], heads: dict[int,
     ids = connection.execute(_INSERT_MESSAGES, [
         {"chat_id": p.chat_id, "author_id": p.author_id, "message": p.text,
          "client_message_id": p.client_message_id, "created_at": now, "updated_at": now,
-         "seq": seq} for p, seq in zip(fresh, seqs, strict=True)]).scalars().all()
+         "seq": seq, "reply_to_id": p.reply_to["id"] if p.reply_to else None}
+        for p, seq in zip(fresh, seqs, strict=True)]).scalars().all()
     saved: dict[int, SavedMessage] = {}
     for p, new_id, seq in zip(fresh, ids, seqs, strict=True):
         head = heads[p.chat_id]
         saved[id(p)] = SavedMessage(new_id, p.chat_id, p.author_id, p.author_nickname, p.text,
                                     p.client_message_id, now, origin=p.origin,
-                                    previous_id=head.newest, seq=seq)
+                                    previous_id=head.newest, seq=seq, reply_to=p.reply_to)
         head.newest = new_id
     _log_messages(connection, list(saved.values()), position, now)
     touched = {p.chat_id for p in fresh}
@@ -302,4 +322,4 @@ def _result_for(pending: PendingMessage, saved_by_pending: dict[int, SavedMessag
     assert key is not None  # only keyed messages can be duplicates
     original = earlier.get(key) or saved_by_pending[id(first_of_key[key])]
     return replace(original, author_nickname=pending.author_nickname, created=False,
-                   origin=pending.origin)
+                   origin=pending.origin, reply_to=pending.reply_to)

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -56,14 +57,17 @@ class MessageWriter:
             self._task = None
 
     def submit(self, chat_id: int, author_id: int, author_nickname: str, text: str,
-               client_message_id: str | None,
-               origin: str | None = None) -> asyncio.Future[SavedMessage]:
-        """Queue a message; the future resolves after its commit. Order of calls is kept."""
+               client_message_id: str | None, origin: str | None = None,
+               reply_to: dict[str, Any] | None = None) -> asyncio.Future[SavedMessage]:
+        """Queue a message; the future resolves after its commit. Order of calls is kept.
+
+        `reply_to` is the quote of the message replied to (`access_reply_target`).
+        """
         if self._closing:
             raise ChatError(ErrorCode.SERVICE_UNAVAILABLE, "the server is shutting down")
         future: asyncio.Future[SavedMessage] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(PendingMessage(chat_id, author_id, author_nickname, text,
-                                              client_message_id, future, origin))
+                                              client_message_id, future, origin, reply_to))
         return future
 
     async def _run(self) -> None:
