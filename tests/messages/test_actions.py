@@ -149,7 +149,7 @@ async def test_deletion_leaves_a_tombstone_without_the_text(api: httpx.AsyncClie
     log = change.json()["data"]
     assert log[1]["kind"] == "message" and log[1]["data"]["message"] is None
     assert log[-1]["kind"] == "message_deleted"
-    assert log[-1]["data"] == {"messageId": first["id"]}
+    assert log[-1]["data"] == {"messageId": first["id"], "deletedAt": shown[0]["deletedAt"]}
 
 
 async def test_who_may_delete(api: httpx.AsyncClient, people: People) -> None:

@@ -9,6 +9,7 @@ change nothing twice: the same text again is no edit, a deleted message stays de
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -63,6 +64,10 @@ async def open_message(session: AsyncSession, message_id: int, actor_id: int,
     if message is None:  # the chat went away between the two reads
         raise _not_found(chat_id, message_id)
     return Opened(chat, members, message)
+
+
+def _wire_time(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
 
 
 def require_not_deleted(message: Message) -> None:
@@ -130,7 +135,8 @@ async def delete_message(context: AppContext, actor_id: int, message_id: int,
         message.message, message.deleted_at, message.updated_at = "", now, now
         await session.execute(delete(Reaction).where(Reaction.message_id == message_id))
         recorded = await append_changes(session, opened.chat, [
-            NewChange("message_deleted", actor_id, {"messageId": message_id}, message_id)])
+            NewChange("message_deleted", actor_id,
+                      {"messageId": message_id, "deletedAt": _wire_time(now)}, message_id)])
     deleted = MessageDeleted(chat_id=opened.chat.id, message_id=message_id, deleted_at=now,
                              by=actor_id, seq=recorded.last_seq)
     outcome = Outcome(opened.chat.id)
