@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from pipechat.db import Database, is_data_error
 from pipechat.errors import ChatError, ErrorCode, validation_error
 from pipechat.logs import describe_error
-from pipechat.messages.batch import BatchResult, PendingMessage, SavedMessage, write_batch
+from pipechat.messages.batch import BatchResult, write_batch
+from pipechat.messages.saved import PendingMessage, SavedMessage
 from pipechat.metrics import BATCH_SECONDS, BATCH_SIZE, MESSAGES_SAVED, SEND_TO_COMMIT
 
 __all__ = ["MessageWriter", "OnSaved", "PendingMessage", "SavedMessage"]
