@@ -47,7 +47,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop the reactions and the added columns."""
     op.drop_table("message_reactions")
-    with op.batch_alter_table("messages") as batch:
-        batch.drop_column("reply_to_id")
-        batch.drop_column("deleted_at")
-        batch.drop_column("edited_at")
+    # Plain ALTER TABLE (SQLite 3.35+ has DROP COLUMN): a batch rebuild on SQLite would drop
+    # the table's AUTOINCREMENT, and ids could then be handed out again.
+    for column in ("reply_to_id", "deleted_at", "edited_at"):
+        op.execute(f"ALTER TABLE messages DROP COLUMN {column}")
