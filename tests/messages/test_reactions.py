@@ -6,6 +6,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import httpx
+from sqlalchemy import func, select
 
 from chats.conftest import People, call, make_group
 from pipechat.changes.models import ChatChange
@@ -111,3 +112,24 @@ async def test_distinct_reactions_per_message_are_bounded(database_url: str,
             assert refused.status_code == 409 and refused.json()["code"] == 162
         finally:
             await peer.close()
+
+
+async def test_a_burst_of_reactions_is_rate_limited_like_any_event(database_url: str,
+                                                                   tmp_path: Path) -> None:
+    settings = make_settings(database_url, tmp_path, rate_limit_per_second=0.01,
+                             rate_limit_burst=5)
+    async with live_server(settings) as running, httpx.AsyncClient(base_url=running.url) as api:
+        alice, bob = await register(api), await register(api)
+        chat = await create_chat(api, alice, bob)
+        peer = await Peer().connect(running.url, alice.access_token)
+        try:
+            sent = await peer.call("send_message", {"chatId": chat["id"], "message": "m"})
+            emojis = ["👍", "❤️", "🎉", "👀", "🔥", "😂", "🙏"]
+            acks = [await peer.call("add_reaction", {"messageId": sent["data"]["id"],
+                                                     "emoji": emoji}) for emoji in emojis]
+            codes = [ack.get("code") for ack in acks]
+            assert codes[:4] == [None] * 4 and codes[4:] == [105] * 3
+        finally:
+            await peer.close()
+        async with running.context.db.read() as session:
+            assert await session.scalar(select(func.count()).select_from(Reaction)) == 4
