@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     page_size_max: int = Field(default=100, gt=0)
     sync_changes_max: int = Field(default=100, gt=0)
     chat_max_members: int = Field(default=100, ge=2)
+    reactions_per_message_max: int = Field(default=20, gt=0)
     blocks_per_user: int = Field(default=1000, gt=0)
     unread_count_max: int = Field(default=1000, gt=0)
     argon2_time_cost: int = Field(default=3, ge=1)

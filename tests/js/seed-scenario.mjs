@@ -53,7 +53,8 @@ export async function sendWithAcks(sockets, [a, b], prefix) {
     { chatId: a, message: "acked to A", clientMessageId: `${prefix}-a` });
   assert.equal(first.status, "ok");
   assert.deepEqual(Object.keys(first.data).sort(),
-    ["author", "chatId", "clientMessageId", "createdAt", "id", "message", "previousId", "seq"]);
+    ["author", "chatId", "clientMessageId", "createdAt", "deletedAt", "editedAt", "id", "message",
+     "previousId", "reactions", "replyTo", "seq"]);
   assert.match(first.data.createdAt, /Z$/);
   const second = await user1.call("send_message", { chatId: b, message: "acked to B" });
   assert.deepEqual(await user3.next("receive_message"), first.data);

@@ -8,7 +8,8 @@ from sqlalchemy import Connection, text
 
 from messages.test_writer import make_chat
 from pipechat.db import Database
-from pipechat.messages.batch import SavedMessage, find_resent, select_resent
+from pipechat.messages.batch import find_resent, select_resent
+from pipechat.messages.saved import SavedMessage
 from support import make_settings
 
 

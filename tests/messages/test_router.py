@@ -11,7 +11,7 @@ import pytest
 from support import Account, Send, create_chat, register
 
 MESSAGE_KEYS = {"id", "chatId", "message", "clientMessageId", "author", "createdAt", "seq",
-                "updatedAt", "chat"}
+                "updatedAt", "chat", "editedAt", "deletedAt", "replyTo", "reactions"}
 
 
 async def get(api: httpx.AsyncClient, url: str, account: Account) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from pipechat.messages.models import Message
 from pipechat.realtime import frameguard
 from pipechat.realtime.upstream import source_sha256
 from realtime.peers import NAMESPACE, Peer, make_chat
-from realtime.raw import RawSocket, socketio_event
+from realtime.raw import RawSocket, connect_frame, socketio_event
 from support import LiveServer, count_rows, register
 
 BINARY_HEADER = '459999999999-["x",{"_placeholder":true,"num":0}]'
@@ -58,6 +58,24 @@ async def test_only_chats_can_be_connected(api: httpx.AsyncClient, server: LiveS
         assert refusal["code"] == 130 and "/chats" in str(refusal["message"])
         # The refusal is an answer, not a close: the client may still connect to /chats.
         assert "sid" in await raw.connect_chats(account.access_token)
+    finally:
+        await raw.close()
+
+
+async def test_a_second_connect_to_chats_gets_a_coded_refusal_and_keeps_the_first(
+        api: httpx.AsyncClient, server: LiveServer) -> None:
+    account = await register(api)
+    raw = await RawSocket.open(server.url)
+    try:
+        first = await raw.connect_chats(account.access_token)
+        await raw.send(connect_frame(account.access_token))
+        refusal = connect_error(await raw.recv(), NAMESPACE)
+        assert refusal["code"] == 103 and "already connected" in str(refusal["message"])
+        # The first connection is untouched: it still answers an event by its ack.
+        await raw.send(f'42{NAMESPACE},5["enter_chat",{{"chatIds":[]}}]')
+        kind, ack_id, _ = socketio_event(await raw.recv())
+        assert (kind, ack_id) == ("ack", 5)
+        assert server.sio.manager.sid_from_eio_sid(raw.handshake["sid"], NAMESPACE) == first["sid"]
     finally:
         await raw.close()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from websockets.exceptions import ConnectionClosed
 
 from realtime.peers import WAIT
@@ -22,6 +23,17 @@ async def test_an_oversized_polling_post_is_answered(server: LiveServer) -> None
             assert answer.status_code in (400, 413)
             # The session is over: the next request on it is refused, not parked.
             assert (await polling.get()).status_code == 400
+        assert server.sio.eio.sockets == {}
+
+
+@pytest.mark.parametrize("body", [b"x-not-a-packet", b"4\xff\xfe", b"d=", b"4hi\x1e\x1e9"])
+async def test_a_polling_post_that_is_no_payload_ends_the_session_with_400(
+        server: LiveServer, body: bytes) -> None:
+    async with httpx.AsyncClient(base_url=server.url, timeout=WAIT) as http:
+        polling = RawPolling(http)
+        assert (await polling.open()).status_code == 200
+        assert (await polling.post(body=body)).status_code == 400
+        assert (await polling.get()).status_code == 400
         assert server.sio.eio.sockets == {}
 
 

@@ -26,7 +26,7 @@ class ChatChange(Base):
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     position: Mapped[int] = mapped_column(BigInteger)
     # What happened: chat_created, message, chat_updated, member_added, member_removed,
-    # member_updated; later message edits, deletions and reactions join the same log.
+    # member_updated, message_updated, message_deleted, reaction_added, reaction_removed.
     kind: Mapped[str] = mapped_column(String(32))
     # Who did it. Not a foreign key: the log keeps its history whatever happens to users.
     by_user_id: Mapped[int | None] = mapped_column(Integer, default=None)

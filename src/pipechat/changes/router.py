@@ -68,7 +68,7 @@ async def read_changes(cid: ChatIdPath, request: Request, user: CurrentUser, con
     async with context.db.read() as session:
         await access_chat_summary(session, cid, user.id)
         changes = await changes_after(session, cid, query.after, query.take)
-        rendered = await render_changes(session, changes)
+        rendered = await render_changes(session, changes, user.id)
     link = None
     if rendered and len(rendered) == query.take:
         link = link_with(request, context.settings.public_base_url,

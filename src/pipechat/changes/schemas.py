@@ -20,11 +20,14 @@ class ChangePublic(CamelModel):
 
     seq: int
     kind: str = Field(description="chat_created, message, chat_updated, member_added, "
-                                  "member_removed, member_updated (more kinds may come)")
+                                  "member_removed, member_updated, message_updated, "
+                                  "message_deleted, reaction_added, reaction_removed "
+                                  "(more kinds may come)")
     by: int | None = Field(description="the user who made it")
     at: datetime
     data: dict[str, Any] | None = Field(
-        description="for `message` the Message; otherwise what the kind's event carries")
+        description="for `message` the Message as it is now; for `message_updated` "
+                    "{message} without reactions; otherwise what the kind's event carries")
 
 
 class SyncChat(CamelModel):

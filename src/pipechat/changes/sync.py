@@ -23,9 +23,12 @@ from pipechat.chats.views import render_items
 from pipechat.db import Database
 from pipechat.messages.models import Message
 from pipechat.messages.schemas import MessagePublic
+from pipechat.messages.views import render_messages
 from pipechat.pagination import owned_by
 from pipechat.users.models import User
-from pipechat.users.schemas import Author
+
+# Changes whose data is the message as it is now, read when the change is read.
+RENDERED_KINDS = frozenset({"message", "message_updated"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,26 +90,37 @@ async def changes_after(session: AsyncSession, chat_id: int, after: int,
         .order_by(ChatChange.chat_id, ChatChange.seq).limit(take)))
 
 
-async def render_changes(session: AsyncSession,
-                         changes: list[ChatChange]) -> list[ChangePublic]:
-    """The wire form of `changes`; a `message` change carries its message."""
-    message_ids = [c.message_id for c in changes if c.kind == "message" and c.message_id]
+async def render_changes(session: AsyncSession, changes: list[ChatChange],
+                         viewer_id: int | None = None) -> list[ChangePublic]:
+    """The wire form of `changes`, for `viewer_id`.
+
+    A `message` change carries the message as it is now (its latest text, or its tombstone,
+    and its reactions); a `message_updated` change too, without reactions (an edit does not
+    change them). Edits store no text in the log: a deleted message's text is gone for good.
+    """
+    message_ids = sorted({c.message_id for c in changes
+                          if c.kind in RENDERED_KINDS and c.message_id})
     messages: dict[int, dict[str, Any]] = {}
     if message_ids:
-        rows = await session.execute(select(Message, User.nickname)
-                                     .join(User, User.id == Message.author_id)
-                                     .where(Message.id.in_(message_ids)))
-        for message, nickname in rows:
-            messages[message.id] = MessagePublic(
-                id=message.id, chat_id=message.chat_id, message=message.message,
-                client_message_id=message.client_message_id,
-                author=Author(id=message.author_id, nickname=nickname),
-                created_at=message.created_at, seq=message.seq,
-            ).model_dump(mode="json", by_alias=True)
+        rows = list(await session.execute(select(Message, User.nickname)
+                                          .join(User, User.id == Message.author_id)
+                                          .where(Message.id.in_(message_ids))))
+        for fields in await render_messages(session, rows, viewer_id):
+            messages[fields["id"]] = MessagePublic(**fields).model_dump(mode="json",
+                                                                        by_alias=True)
     return [ChangePublic(seq=c.seq, kind=c.kind, by=c.by_user_id, at=c.created_at,
-                         data=messages.get(c.message_id) if c.kind == "message" and c.message_id
-                         else c.payload)
+                         data=_change_data(c, messages))
             for c in changes]
+
+
+def _change_data(change: ChatChange,
+                 messages: dict[int, dict[str, Any]]) -> dict[str, Any] | None:
+    if change.kind not in RENDERED_KINDS or change.message_id not in messages:
+        return change.payload
+    shown = messages[change.message_id]
+    if change.kind == "message_updated":
+        return {"message": {key: value for key, value in shown.items() if key != "reactions"}}
+    return shown
 
 
 async def load_chats(session: AsyncSession, chat_ids: list[int], viewer_id: int,
@@ -132,7 +146,7 @@ async def read_sync_page(db: Database, user_id: int, since: SyncToken, after: in
             for c in changed]
         # One query for the messages of every chat on the page.
         rendered = iter(await render_changes(
-            session, [change for changes, _ in found_changes for change in changes]))
+            session, [change for changes, _ in found_changes for change in changes], user_id))
     chats = []
     for found, (changes, limited) in zip(changed, found_changes, strict=True):
         state = states.get(found.chat_id)

@@ -47,11 +47,14 @@ async def load_last_messages(session: AsyncSession,
     rows = await session.execute(select(Message, User.nickname)
                                  .join(User, User.id == Message.author_id)
                                  .where(Message.id.in_(ids)))
+    # Shared by every member (events carry it): no reactions (`me` is per user), no quote.
     return {message.chat_id: MessagePublic(
-        id=message.id, chat_id=message.chat_id, message=message.message,
+        id=message.id, chat_id=message.chat_id,
+        message=None if message.deleted_at else message.message,
         client_message_id=message.client_message_id,
         author=Author(id=message.author_id, nickname=nickname),
-        created_at=message.created_at, seq=message.seq) for message, nickname in rows}
+        created_at=message.created_at, seq=message.seq, edited_at=message.edited_at,
+        deleted_at=message.deleted_at) for message, nickname in rows}
 
 
 async def render_chats(session: AsyncSession, chats: Sequence[Chat]) -> list[ChatPublic]:

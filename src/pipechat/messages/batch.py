@@ -9,9 +9,7 @@ under the same chat lock as its id, and one executemany stores the batch's chang
 
 from __future__ import annotations
 
-import asyncio
-import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -23,6 +21,7 @@ from pipechat.chats.models import Chat, chat_members
 from pipechat.db import utc_now
 from pipechat.errors import ChatError, ErrorCode
 from pipechat.messages.models import Message
+from pipechat.messages.saved import PendingMessage, SavedMessage
 from pipechat.pagination import owned_by
 
 MESSAGES = cast(Table, Message.__table__)
@@ -43,61 +42,6 @@ _LOG_MESSAGES = {
     "postgresql": f"INSERT INTO chat_changes ({_LOG_COLUMNS}) "
                   "VALUES ($1, $2, $3, 'message', $4, $5, $6)",
 }
-
-
-@dataclass(frozen=True, slots=True)
-class SavedMessage:
-    """A committed message; `created` is False when a re-send matched an earlier one."""
-
-    id: int
-    chat_id: int
-    author_id: int
-    author_nickname: str
-    message: str
-    client_message_id: str | None
-    created_at: datetime
-    created: bool = True
-    # Opaque tag of whoever submitted it (the gateway puts the sender's socket id here).
-    origin: str | None = None
-    # The chat's message before this one (null for the first): lets a client spot a gap in
-    # what it received live and fill it from history.
-    previous_id: int | None = None
-    # Its number in the chat's change log.
-    seq: int | None = None
-
-    def to_wire(self) -> dict[str, Any]:
-        """The camelCase object of `receive_message` and the send acknowledgement."""
-        return {
-            "id": self.id,
-            "chatId": self.chat_id,
-            "message": self.message,
-            "clientMessageId": self.client_message_id,
-            "author": {"id": self.author_id, "nickname": self.author_nickname},
-            "createdAt": self.created_at.isoformat().replace("+00:00", "Z"),
-            "previousId": self.previous_id,
-            "seq": self.seq,
-        }
-
-
-@dataclass(slots=True)
-class PendingMessage:
-    """A message waiting for the next group commit."""
-
-    chat_id: int
-    author_id: int
-    author_nickname: str
-    text: str
-    client_message_id: str | None
-    future: asyncio.Future[SavedMessage] = field(repr=False)
-    origin: str | None = None
-    accepted_at: float = field(default_factory=time.perf_counter)
-
-    @property
-    def key(self) -> tuple[int, str] | None:
-        """The idempotency key, when the client gave one."""
-        if self.client_message_id is None:
-            return None
-        return (self.author_id, self.client_message_id)
 
 
 BatchResult = SavedMessage | ChatError
@@ -180,9 +124,10 @@ def lock_chats(connection: Connection, chat_ids: list[int], authors: list[int]) 
 # instead walks the keys and probes the index for each. The keys travel as one parameter
 # (a JSON array, or two arrays on PostgreSQL), so the statement text never changes.
 _RESENT_TYPES = (MESSAGES.c.id, MESSAGES.c.chat_id, MESSAGES.c.author_id, MESSAGES.c.message,
-                 MESSAGES.c.client_message_id, MESSAGES.c.created_at, MESSAGES.c.seq)
+                 MESSAGES.c.client_message_id, MESSAGES.c.created_at, MESSAGES.c.seq,
+                 MESSAGES.c.edited_at, MESSAGES.c.deleted_at)
 _RESENT_COLUMNS = ("m.id, m.chat_id, m.author_id, m.message, m.client_message_id, "
-                   "m.created_at, m.seq")
+                   "m.created_at, m.seq, m.edited_at, m.deleted_at")
 _RESENT_SQLITE = text(
     f"SELECT {_RESENT_COLUMNS} FROM json_each(:keys) AS k CROSS JOIN messages AS m "
     "WHERE m.author_id = json_extract(k.value, '$[0]') "
@@ -213,7 +158,7 @@ def find_resent(connection: Connection,
     return {(row.author_id, row.client_message_id): SavedMessage(
         row.id, row.chat_id, row.author_id, "", row.message, row.client_message_id,
         row.created_at, created=False, previous_id=_previous_id(connection, row.chat_id, row.id),
-        seq=row.seq)
+        seq=row.seq, edited_at=row.edited_at, deleted_at=row.deleted_at)
         for row in rows}
 
 
@@ -262,13 +207,14 @@ def _store(connection: Connection, fresh: list[PendingMessage], heads: dict[int,
     ids = connection.execute(_INSERT_MESSAGES, [
         {"chat_id": p.chat_id, "author_id": p.author_id, "message": p.text,
          "client_message_id": p.client_message_id, "created_at": now, "updated_at": now,
-         "seq": seq} for p, seq in zip(fresh, seqs, strict=True)]).scalars().all()
+         "seq": seq, "reply_to_id": p.reply_to["id"] if p.reply_to else None}
+        for p, seq in zip(fresh, seqs, strict=True)]).scalars().all()
     saved: dict[int, SavedMessage] = {}
     for p, new_id, seq in zip(fresh, ids, seqs, strict=True):
         head = heads[p.chat_id]
         saved[id(p)] = SavedMessage(new_id, p.chat_id, p.author_id, p.author_nickname, p.text,
                                     p.client_message_id, now, origin=p.origin,
-                                    previous_id=head.newest, seq=seq)
+                                    previous_id=head.newest, seq=seq, reply_to=p.reply_to)
         head.newest = new_id
     _log_messages(connection, list(saved.values()), position, now)
     touched = {p.chat_id for p in fresh}
@@ -302,4 +248,4 @@ def _result_for(pending: PendingMessage, saved_by_pending: dict[int, SavedMessag
     assert key is not None  # only keyed messages can be duplicates
     original = earlier.get(key) or saved_by_pending[id(first_of_key[key])]
     return replace(original, author_nickname=pending.author_nickname, created=False,
-                   origin=pending.origin)
+                   origin=pending.origin, reply_to=pending.reply_to)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pipechat.db import Database
 from pipechat.errors import ChatError, ErrorCode, validation_error
 from pipechat.messages.models import Message
+from pipechat.messages.views import reply_preview
 from pipechat.pagination import PageQuery, owned_by, select_page, select_total
 from pipechat.users.models import User
 
@@ -48,3 +51,18 @@ async def list_chat_messages(session: AsyncSession, chat_id: int, query: PageQue
         of_chat = select(Message).where(Message.chat_id == chat_id)
         total = int(await session.scalar(select_total(of_chat, Message.id, query)) or 0)
     return rows, total
+
+
+async def access_reply_target(db: Database, chat_id: int, message_id: int) -> dict[str, Any]:
+    """The quote (wire form) of the message a new one replies to; 145 unless it is in the chat.
+
+    Only sends that carry `replyToId` come here. The caller checked the membership.
+    """
+    async with db.read() as session:
+        row = (await session.execute(select(Message, User.nickname)
+                                     .join(User, User.id == Message.author_id)
+                                     .where(Message.id == message_id))).first()
+    if row is None or row[0].chat_id != chat_id:
+        raise ChatError(ErrorCode.MESSAGE_NOT_FOUND,
+                        f"replyToId: chat {chat_id} has no message {message_id}")
+    return reply_preview(row[0], row[1]).model_dump(mode="json", by_alias=True)

@@ -6,13 +6,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from pipechat.db import Database, is_data_error
 from pipechat.errors import ChatError, ErrorCode, validation_error
 from pipechat.logs import describe_error
-from pipechat.messages.batch import BatchResult, PendingMessage, SavedMessage, write_batch
+from pipechat.messages.batch import BatchResult, write_batch
+from pipechat.messages.saved import PendingMessage, SavedMessage
 from pipechat.metrics import BATCH_SECONDS, BATCH_SIZE, MESSAGES_SAVED, SEND_TO_COMMIT
 
 __all__ = ["MessageWriter", "OnSaved", "PendingMessage", "SavedMessage"]
@@ -56,14 +58,17 @@ class MessageWriter:
             self._task = None
 
     def submit(self, chat_id: int, author_id: int, author_nickname: str, text: str,
-               client_message_id: str | None,
-               origin: str | None = None) -> asyncio.Future[SavedMessage]:
-        """Queue a message; the future resolves after its commit. Order of calls is kept."""
+               client_message_id: str | None, origin: str | None = None,
+               reply_to: dict[str, Any] | None = None) -> asyncio.Future[SavedMessage]:
+        """Queue a message; the future resolves after its commit. Order of calls is kept.
+
+        `reply_to` is the quote of the message replied to (`access_reply_target`).
+        """
         if self._closing:
             raise ChatError(ErrorCode.SERVICE_UNAVAILABLE, "the server is shutting down")
         future: asyncio.Future[SavedMessage] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(PendingMessage(chat_id, author_id, author_nickname, text,
-                                              client_message_id, future, origin))
+                                              client_message_id, future, origin, reply_to))
         return future
 
     async def _run(self) -> None:

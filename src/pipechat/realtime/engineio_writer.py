@@ -14,17 +14,19 @@ the exact `AsyncSocket` class (every use of its queue) it was written against.
 
 `AnsweringSocket.handle_post_request` answers an over-size long-polling POST: engine.io's own
 ends the session with `disconnect`, which waits for the client to read the CLOSE packet; a
-client that only POSTs never does, so the request hung forever (and held up shutdown).
+client that only POSTs never does, so the request hung forever (and held up shutdown). A body
+that is no engine.io payload ends the session with a 400 too (engine.io answered it 200 and
+logged a traceback). It replaces the method whose source is fingerprinted, else falls back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, NoReturn
 
 import engineio
-from engineio import async_socket, exceptions
+from engineio import async_socket, exceptions, payload
 
 from pipechat.realtime.sendbuffer import SendBuffer
 from pipechat.realtime.upstream import source_sha256
@@ -41,17 +43,31 @@ KNOWN_POST_SOURCE = "82dca119a261a95904b8714cc255ab79aaaef0acd4a0ef98d8ef7a116c3
 
 
 class AnsweringSocket(async_socket.AsyncSocket):  # type: ignore[misc]
-    """An engine.io socket whose over-size long-polling POST gets an answer."""
+    """An engine.io socket whose over-size or undecodable long-polling POST gets a 400."""
 
     async def handle_post_request(self, environ: dict[str, Any]) -> None:
-        """engine.io's, but an over-size body ends the session without waiting for a reader."""
+        """engine.io's, but a body it cannot take ends the session without waiting for a reader."""
+        if not POST_FIX_APPLIES:
+            await super().handle_post_request(environ)
+            return
         length = int(environ.get("CONTENT_LENGTH") or 0)
-        if POST_FIX_APPLIES and length > self.server.max_http_buffer_size:
-            # Closed without waiting, the server's own `disconnect` that follows returns at
-            # once and the request is answered 400.
-            await self.close(wait=False, reason=self.server.reason.TRANSPORT_ERROR)
-            raise exceptions.ContentTooLongError()
-        await super().handle_post_request(environ)
+        if length > self.server.max_http_buffer_size:
+            await self._end_session(exceptions.ContentTooLongError())
+        body: bytes = await environ["wsgi.input"].read(length)
+        try:
+            packets = payload.Payload(encoded_payload=body.decode("utf-8")).packets
+        except (ValueError, KeyError, IndexError):
+            # engine.io would log a traceback and answer 200; the socket.io reference server
+            # ends the session at a parse error, as a websocket frame that is no packet does.
+            await self._end_session(exceptions.EngineIOError())
+        for pkt in packets:
+            await self.receive(pkt)
+
+    async def _end_session(self, error: Exception) -> NoReturn:
+        # Closed without waiting, the server's own `disconnect` that follows returns at once
+        # and the request is answered 400.
+        await self.close(wait=False, reason=self.server.reason.TRANSPORT_ERROR)
+        raise error
 
 
 class QuickPollSocket(AnsweringSocket):
@@ -92,7 +108,7 @@ POST_FIX_APPLIES = (source_sha256(async_socket.AsyncSocket.handle_post_request)
                     == KNOWN_POST_SOURCE)
 if not POST_FIX_APPLIES:
     log.warning("engine.io AsyncSocket.handle_post_request is not the known version; "
-                "an over-size long-polling POST may go unanswered")
+                "an over-size or undecodable long-polling POST may go unanswered")
 LEAN_QUEUE_APPLIES = source_sha256(async_socket.AsyncSocket) == KNOWN_SOCKET_SOURCE
 if not LEAN_QUEUE_APPLIES:
     log.warning("engine.io AsyncSocket is not the known version; keeping asyncio.Queue")

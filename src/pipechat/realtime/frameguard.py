@@ -77,14 +77,22 @@ class FrameGuard(socketio.AsyncServer):  # type: ignore[misc]
         namespace = namespace or "/"
         if namespace not in self.namespace_handlers:
             known = ", ".join(self.namespace_handlers)
-            message = f"no namespace {namespace[:50]!r}; connect to {known}"
-            # As the namespace's own refusals: the client's `err.data` is {code, message}.
-            refusal = ConnectionRefusedError(
-                message, {"code": int(ErrorCode.NOT_FOUND), "message": message})
-            await self._send_packet(eio_sid, self.packet_class(
-                sio_packet.CONNECT_ERROR, data=refusal.error_args, namespace=namespace))
+            await self._refuse_connect(eio_sid, namespace, ErrorCode.NOT_FOUND,
+                                       f"no namespace {namespace[:50]!r}; connect to {known}")
+            return
+        if self.manager.sid_from_eio_sid(eio_sid, namespace) is not None:
+            # python-socketio answers a second CONNECT with an uncoded "Unable to connect".
+            await self._refuse_connect(eio_sid, namespace, ErrorCode.VALIDATION_FAILED,
+                                       f"already connected to {namespace}")
             return
         await super()._handle_connect(eio_sid, namespace, data)
+
+    async def _refuse_connect(self, eio_sid: str, namespace: str, code: ErrorCode,
+                              message: str) -> None:
+        # As the namespace's own refusals: the client's `err.data` is {code, message}.
+        refusal = ConnectionRefusedError(message, {"code": int(code), "message": message})
+        await self._send_packet(eio_sid, self.packet_class(
+            sio_packet.CONNECT_ERROR, data=refusal.error_args, namespace=namespace))
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         socket = self.eio.sockets.get(eio_sid)

@@ -24,8 +24,10 @@ from pipechat.chats.service import MembershipCache, access_chat_ids
 from pipechat.context import AppContext
 from pipechat.errors import ChatError, ErrorCode, validation_error
 from pipechat.logs import describe_error
-from pipechat.messages.schemas import MessageCreate
-from pipechat.messages.service import check_message_text
+from pipechat.messages.actions import delete_message, edit_message
+from pipechat.messages.reactions import add_reaction, remove_reaction
+from pipechat.messages.schemas import MessageCreate, MessageEditEvent, MessageRef, ReactionInput
+from pipechat.messages.service import access_reply_target, check_message_text
 from pipechat.messages.writer import SavedMessage
 from pipechat.metrics import CONNECTED_SOCKETS, ERRORS, MESSAGES_RECEIVED
 from pipechat.realtime.connection import Connection, access_connection
@@ -91,6 +93,10 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             "leave_chat": self._leave_chat,
             "mark_read": self._mark_read,
             "send_message": self._send_message,
+            "edit_message": self._edit_message,
+            "delete_message": self._delete_message,
+            "add_reaction": self._add_reaction,
+            "remove_reaction": self._remove_reaction,
         }
 
     async def trigger_event(self, event: Any, *args: Any) -> Any:
@@ -240,7 +246,38 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         data = parse_payload(MessageCreate, args)
         check_message_text(data.message, self._context.settings.message_max_length)
         await access_chat_ids(self._context.db, self._members, [data.chat_id], user.id)
+        reply_to = None
+        if data.reply_to_id is not None:
+            reply_to = await access_reply_target(self._context.db, data.chat_id,
+                                                 data.reply_to_id)
         future = writer.submit(data.chat_id, user.id, user.nickname, data.message,
-                               data.client_message_id, origin=sid)
+                               data.client_message_id, origin=sid, reply_to=reply_to)
         MESSAGES_RECEIVED.inc()
         return PendingReply(future, SavedMessage.to_wire)
+
+    async def _edit_message(self, _sid: str, connection: Connection,
+                            args: tuple[Any, ...]) -> Any:
+        data = parse_payload(MessageEditEvent, args)
+        edited = await edit_message(self._context, connection.user.id, data.message_id,
+                                    data.message)
+        return edited.model_dump(mode="json", by_alias=True)
+
+    async def _delete_message(self, _sid: str, connection: Connection,
+                              args: tuple[Any, ...]) -> Any:
+        data = parse_payload(MessageRef, args)
+        deleted = await delete_message(self._context, connection.user.id, data.message_id)
+        return deleted.model_dump(mode="json", by_alias=True)
+
+    async def _add_reaction(self, _sid: str, connection: Connection,
+                            args: tuple[Any, ...]) -> Any:
+        data = parse_payload(ReactionInput, args)
+        added = await add_reaction(self._context, connection.user.id, data.message_id,
+                                   data.emoji)
+        return added.model_dump(mode="json", by_alias=True)
+
+    async def _remove_reaction(self, _sid: str, connection: Connection,
+                               args: tuple[Any, ...]) -> Any:
+        data = parse_payload(ReactionInput, args)
+        removed = await remove_reaction(self._context, connection.user.id, data.message_id,
+                                        data.emoji)
+        return removed.model_dump(mode="json", by_alias=True)
