@@ -274,6 +274,27 @@ describe("a group of three managed in Chromium", () => {
     assert.equal(users.bob.syncs, syncsBefore + 1);
   });
 
+  it("changes the page does not show (an edit) still count in seq: no false gap", async () => {
+    const bob = users.bob.page;
+    const alice = users.alice.page;
+    const syncsBefore = users.bob.syncs;
+    const chatId = Number(await alice.evaluate(() => sessionStorage.getItem("pipechat.openChat")));
+    const edited = await alice.evaluate(async (cid) => {
+      const { accessToken } = JSON.parse(sessionStorage.getItem("pipechat.tokens"));
+      const headers = { Authorization: `Bearer ${accessToken}`,
+                        "Content-Type": "application/json" };
+      const page = await (await fetch(`/chats/${cid}/messages?order__createdAt=DESC&take=1`,
+        { headers })).json();
+      const response = await fetch(`/chats/${cid}/messages/${page.data[0].id}`,
+        { method: "PATCH", headers, body: JSON.stringify({ message: "Renamed, see?" }) });
+      return response.status;
+    }, chatId);
+    assert.equal(edited, 200);
+    await send(alice, "After the edit");
+    await badge(bob, "Trip v3").getByText("2", { exact: true }).waitFor();
+    assert.equal(users.bob.syncs, syncsBefore);
+  });
+
   it("Alice makes Bob an admin: his page offers him add and rename", async () => {
     const alice = users.alice.page;
     await showMembers(alice);

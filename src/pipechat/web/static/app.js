@@ -190,7 +190,6 @@ function connectSocket() {
     const open = state.open?.id === message.chatId ? state.open : null;
     // A direct chat the user had hidden comes back with its next message.
     if (!chats.has(message.chatId)) fetchChat(message.chatId, { add: true });
-    noteSeq(view, message.chatId, message.seq);
     chats.noteMessage(message, Reader.viewing(open));
     if (!open) return;
     open.list.add(message);

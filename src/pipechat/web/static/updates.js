@@ -1,6 +1,9 @@
 // What the server says changed in the user's chats — live management events and the entries
 // of a catch-up sync — applied to the chat list and the open chat.
 
+// Events whose seq is the chat's newest change, not a change of their own.
+const NOT_CHANGES = new Set(["read", "chat_hidden"]);
+
 /**
  * `view` is what app.js lets this module touch: {chats (ChatList), myId(), openId(),
  * enterRooms(ids), gone(chatId, text), refreshOpen(chatId), addToOpen(message), fetchChat(id),
@@ -8,27 +11,23 @@
  */
 export function followChatEvents(socket, view) {
   const me = () => view.myId();
+  // Every event that is a change of a chat carries its seq (messages, management, and kinds
+  // this page does not show, such as edits and reactions); `onAny` runs before the handlers.
+  socket.onAny((event, payload) => {
+    if (!NOT_CHANGES.has(event) && payload?.chatId) noteSeq(view, payload.chatId, payload.seq);
+  });
   socket.on("chat_created", (chat) => joined(view, chat));
-  socket.on("chat_updated", ({ chatId, chat, seq }) => {
-    noteSeq(view, chatId, seq);
-    changed(view, chat);
+  socket.on("chat_updated", ({ chat }) => changed(view, chat));
+  socket.on("member_added", ({ users, chat }) => {
+    if (users.some((user) => user.id === me())) joined(view, chat);
+    else changed(view, chat);
   });
-  socket.on("member_added", ({ chatId, users, chat, seq }) => {
-    if (users.some((user) => user.id === me())) {
-      joined(view, chat);
-      return;
-    }
-    noteSeq(view, chatId, seq);
-    changed(view, chat);
-  });
-  socket.on("member_updated", ({ chatId, userId, role, seq }) => {
-    noteSeq(view, chatId, seq);
+  socket.on("member_updated", ({ chatId, userId, role }) => {
     editUsers(view, chatId, (users) => users.map((user) =>
       (user.id === userId ? { ...user, chatRole: role } : user)));
   });
-  socket.on("member_removed", ({ chatId, userId, by, reason, seq }) => {
+  socket.on("member_removed", ({ chatId, userId, by, reason }) => {
     if (userId !== me()) {
-      noteSeq(view, chatId, seq);
       editUsers(view, chatId, (users) => users.filter((user) => user.id !== userId));
       return;
     }
