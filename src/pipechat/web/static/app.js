@@ -3,9 +3,12 @@
 // (GET /sync) to catch up after a reconnect. Text is only ever set with textContent, so a
 // message or a chat name is shown exactly as typed and never parsed as HTML.
 
+import { messageActions, saveEdit } from "./actions.js";
+import { applyChange } from "./amend.js";
 import { ApiError, Session, errorText } from "./api.js";
 import { ChatList, resolveUsers } from "./chats.js";
 import { Composer } from "./composer.js";
+import { Draft } from "./drafts.js";
 import { ENDED_BY_SERVER, openSocket, request as sendRequest } from "./live.js";
 import { History } from "./history.js";
 import { manageChats } from "./manage.js";
@@ -48,7 +51,9 @@ const view = {
   enterRooms: (chatIds) => enterRooms(chatIds),
   gone: (chatId, text) => chatGone(chatId, text),
   refreshOpen: (chatId) => { if (state.open?.id === chatId) showOpenChat(); },
-  addToOpen: (message) => state.open?.list.add(message),
+  openList: (chatId) => (state.open?.id === chatId ? state.open.list : null),
+  fillOpen: (chatId, afterSeq) => fillOpen(chatId, afterSeq).catch(reportError),
+  messageGone: (messageId) => draft.gone(messageId),
   fetchChat: (chatId) => fetchChat(chatId),
   resync: () => { resyncing ??= resync().catch(reportError).finally(() => { resyncing = null; }); },
   changed: (chat) => { chats.upsert(chat); view.refreshOpen(chat.id); },
@@ -58,7 +63,26 @@ const view = {
 };
 const composer = new Composer($("send-form"), $("message-input"), $("composer-hint"),
   Number(document.querySelector("meta[name=pipechat-message-max-length]").content),
-  (text) => { if (state.open) outbox.submit(state.open, text, state.me); });
+  (text) => {
+    if (!state.open) return;
+    if (draft.editing()) {
+      saveEdit(acting, draft, text);
+      return;
+    }
+    outbox.submit(state.open, text, state.me, draft.replyTo());
+    draft.clear();
+  });
+const draft = new Draft($("draft"), composer);
+// What actions.js may do: requests on the socket, the open chat's list.
+const acting = {
+  socket: () => state.socket,
+  open: () => state.open,
+  myId: () => state.me?.id,
+  noteSeq: (chatId, seq) => noteSeq(view, chatId, seq),
+  report: (error) => reportError(error),
+  done: () => clearNotice(),
+};
+const messageAct = messageActions(acting, draft);
 const chatHistory = new History(session, $("load-older"), () => state.open,
   (error) => reportError(error));
 const reader = new Reader(chats, session, {
@@ -88,6 +112,7 @@ function closeChatView() {
   management.show(null);
   $("send-form").hidden = true;
   composer.set("");
+  draft.clear();
   $("load-older").hidden = true;
   $("chat-view").dataset.pane = "list";
   $("chat-view").dataset.synced = "false";
@@ -237,6 +262,17 @@ async function resync() {
   changeLog.commit(since);
 }
 
+/** A `limited` sync of the open chat: its changes after `afterSeq` from its own change log. */
+async function fillOpen(chatId, afterSeq) {
+  let url = `/chats/${chatId}/changes?after=${afterSeq}&take=100`;
+  while (url && state.open?.id === chatId) {
+    const page = await session.get(url);
+    const list = view.openList(chatId);
+    page.data.forEach((change) => list && applyChange(list, change, state.me.id));
+    url = page.next;
+  }
+}
+
 /** A request with an acknowledgement on the page's socket. */
 function request(event, payload) {
   return sendRequest(state.socket, event, payload);
@@ -292,13 +328,15 @@ async function openChat(chatId) {
   // The previous chat's room stays joined: its new messages mark it as unread.
   state.open?.list.close();
   chats.select(chatId);
+  if (draft.editing()) composer.set(""); // an edit belongs to the chat it was started in
+  draft.clear();
   $("chat-view").dataset.pane = "chat";
   $("send-form").hidden = false;
   $("load-older").hidden = true;
   const open = { id: chatId, loaded: false, olderNext: null,
                  list: new MessageList($("messages"), state.me.id,
                                        { onRetry: (clientId) => outbox.retry(open, clientId),
-                                         onEdit: editFailed }) };
+                                         onEdit: editFailed, act: messageAct }) };
   state.open = open;
   showOpenChat();
   sessionStorage.setItem(OPEN_CHAT_KEY, String(chatId));
@@ -329,6 +367,10 @@ function showOpenChat() {
   $("chat-kind").textContent = chat?.kind ?? "";
   $("chat-kind").hidden = !chat;
   management.show(chat);
+  // Owners and admins of a group may delete anyone's message (CSS shows them Delete).
+  const role = chat?.users.find((user) => user.id === state.me.id)?.chatRole;
+  $("messages").dataset.moderator = String(chat?.kind === "group"
+    && (role === "owner" || role === "admin"));
   showSeen($("messages"), chat, state.me.id);
 }
 

@@ -1,7 +1,9 @@
 // The message list of the open chat, in send order: saved messages by id, and the caller's
 // own messages still waiting for (or refused by) the server where they were sent, with a day
-// separator above each day's first message. Every text goes in with textContent.
+// separator above each day's first message. Every text goes in with textContent. Edits,
+// deletions and reactions are applied to the messages held here by amend.js.
 
+import { body, button, part } from "./bubble.js";
 import { dayKey, dayLabel, timeLabel } from "./time.js";
 
 /** A fresh `clientMessageId`: retries of one message reuse it, so it is never stored twice. */
@@ -11,30 +13,22 @@ export function newClientMessageId() {
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-function part(tag, className, text) {
-  const element = document.createElement(tag);
-  element.className = className;
-  element.textContent = text;
-  return element;
-}
-
-function button(text, className, onClick) {
-  const element = part("button", className, text);
-  element.type = "button";
-  element.addEventListener("click", onClick);
-  return element;
-}
-
 export class MessageList {
-  /** `onRetry(clientId)` and `onEdit(text)` run when the user acts on a failed message. */
-  constructor(element, myId, { onRetry, onEdit }) {
+  /**
+   * `onRetry(clientId)` and `onEdit(text)` run when the user acts on a failed message; `act`
+   * ({reply(message), edit(message), remove(message), react(messageId, emoji, on)}) on a saved one.
+   */
+  constructor(element, myId, { onRetry, onEdit, act }) {
     element.replaceChildren();
     this.element = element;
     this.scroller = element.parentElement;
     this.myId = myId;
     this.onRetry = onRetry;
     this.onEdit = onEdit;
+    this.act = { ...act, jump: (id) => this.byId.get(id)?.scrollIntoView({ block: "center" }) };
     this.byId = new Map();
+    this.data = new Map(); // id -> the saved message as shown (amend.js keeps it current)
+    this.versions = new Map(); // see amend.js
     this.pending = new Map(); // clientMessageId -> {clientId, text, item, attempt, state}
     this.newestId = 0; // the largest id shown: an own message sent now comes after it
     // Newest id up to which this list has every message of the chat (see `follow`).
@@ -59,16 +53,37 @@ export class MessageList {
     for (const message of messages) this.contiguousId = Math.max(this.contiguousId, message.id);
   }
 
-  render(author, text, createdAt) {
+  /** A message's item: a saved message, or an own one not saved yet (no id). */
+  render(message) {
+    const { author, createdAt } = message;
     const item = document.createElement("li");
     item.className = author.id === this.myId ? "msg mine" : "msg";
     const meta = document.createElement("div");
     meta.className = "meta";
     const time = part("time", "time", timeLabel(createdAt));
     if (createdAt) time.dateTime = createdAt;
-    meta.append(part("span", "author", author.nickname), time, part("span", "status", ""));
-    item.append(meta, part("p", "text", text));
+    meta.append(part("span", "author", author.nickname), time, part("span", "edited", ""),
+      part("span", "status", ""));
+    item.append(meta, body(message, false, null));
+    if (message.id) this.keep(item, message);
     return item;
+  }
+
+  /** A saved message's data and body (again after an edit, a deletion, a reaction). */
+  keep(item, message) {
+    this.data.set(message.id, message);
+    const edited = item.querySelector(".edited");
+    edited.textContent = message.editedAt && !message.deletedAt ? "edited" : "";
+    if (message.editedAt) edited.title = message.editedAt;
+    item.dataset.deleted = String(Boolean(message.deletedAt));
+    item.querySelector(".body").replaceWith(
+      body(message, message.author.id === this.myId, this.act));
+  }
+
+  /** Show the message `id` as `data` holds it now. */
+  refresh(id) {
+    const item = this.byId.get(id);
+    if (item) this.keep(item, this.data.get(id));
   }
 
   setStatus(item, status, text) {
@@ -123,7 +138,7 @@ export class MessageList {
       return;
     }
     const stick = this.nearEnd();
-    this.insert(this.render(message.author, message.message, message.createdAt), message.id);
+    this.insert(this.render(message), message.id);
     this.markDays();
     if (stick) this.scrollToEnd();
   }
@@ -134,22 +149,23 @@ export class MessageList {
     const fromBottom = this.scroller.scrollHeight - this.scroller.scrollTop;
     for (const message of messages) {
       if (this.byId.has(message.id)) continue;
-      this.insert(this.render(message.author, message.message, message.createdAt), message.id);
+      this.insert(this.render(message), message.id);
       if (message.author.id === this.myId) this.setStatus(this.byId.get(message.id), "sent", "");
     }
     this.markDays();
     this.scroller.scrollTop = this.scroller.scrollHeight - fromBottom;
   }
 
-  addPending(clientId, text, me) {
-    const item = this.render(me, text, "");
+  /** An own message on its way (`replyTo`: the quote of the message it answers, or null). */
+  addPending(clientId, text, me, replyTo = null) {
+    const item = this.render({ author: me, message: text, createdAt: "", replyTo });
     item.dataset.clientId = clientId;
     item.dataset.after = String(this.newestId);
     this.setStatus(item, "pending", "sending…");
     this.element.append(item);
     this.markDays();
     this.scrollToEnd();
-    const entry = { clientId, text, item, attempt: 0, state: "waiting" };
+    const entry = { clientId, text, replyTo, item, attempt: 0, state: "waiting" };
     this.pending.set(clientId, entry);
     return entry;
   }
@@ -169,6 +185,7 @@ export class MessageList {
     time.dateTime = message.createdAt;
     this.setStatus(entry.item, "sent", "sent");
     entry.item.querySelector(".actions")?.remove();
+    this.keep(entry.item, message);
     this.insert(entry.item, message.id);
     this.markDays();
   }

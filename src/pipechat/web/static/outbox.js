@@ -16,14 +16,18 @@ export class Outbox {
 
   get connected() { return Boolean(this.socket()?.connected); }
 
-  /** A new message of `me` in the open chat; while disconnected it waits for the reconnect. */
-  submit(open, text, me) {
-    const pending = open.list.addPending(newClientMessageId(), text, me);
+  /**
+   * A new message of `me` in the open chat (`replyTo`: the quote of the message it answers);
+   * while disconnected it waits for the reconnect.
+   */
+  submit(open, text, me, replyTo = null) {
+    const pending = open.list.addPending(newClientMessageId(), text, me, replyTo);
     if (this.connected) this.send(open, pending);
   }
 
   send(open, pending) {
     const payload = { chatId: open.id, message: pending.text, clientMessageId: pending.clientId };
+    if (pending.replyTo) payload.replyToId = pending.replyTo.id;
     const current = open.list.begin(pending);
     request(this.socket(), "send_message", payload)
       .then((message) => {

@@ -1,13 +1,17 @@
 // What the server says changed in the user's chats — live management events and the entries
-// of a catch-up sync — applied to the chat list and the open chat.
+// of a catch-up sync — applied to the chat list and the open chat (its edits, deletions and
+// reactions through amend.js).
+
+import { applyChange, deleted, reacted, updated } from "./amend.js";
 
 // Events whose seq is the chat's newest change, not a change of their own.
 const NOT_CHANGES = new Set(["read", "chat_hidden"]);
 
 /**
  * `view` is what app.js lets this module touch: {chats (ChatList), myId(), openId(),
- * enterRooms(ids), gone(chatId, text), refreshOpen(chatId), addToOpen(message), fetchChat(id),
- * resync()}.
+ * openList(chatId) (the open chat's MessageList if that chat is open), enterRooms(ids),
+ * gone(chatId, text), refreshOpen(chatId), fillOpen(chatId, afterSeq), fetchChat(id),
+ * messageGone(messageId), resync()}.
  */
 export function followChatEvents(socket, view) {
   const me = () => view.myId();
@@ -38,6 +42,7 @@ export function followChatEvents(socket, view) {
       : `You left “${name}”.`);
   });
   socket.on("chat_hidden", ({ chatId }) => view.gone(chatId, null));
+  followMessageChanges(socket, view);
   socket.on("read", ({ chatId, userId, lastReadMessageId }) => {
     if (userId === me()) {
       ownRead(view, chatId, lastReadMessageId);
@@ -47,6 +52,21 @@ export function followChatEvents(socket, view) {
       ? { ...user, lastReadMessageId: Math.max(user.lastReadMessageId ?? 0, lastReadMessageId) }
       : user)));
   });
+}
+
+/** Edits, deletions and reactions of the open chat's messages (other chats: history has them). */
+function followMessageChanges(socket, view) {
+  const on = (event, apply) => socket.on(event, (payload) => {
+    const list = view.openList(payload.chatId);
+    if (list) apply(list, payload);
+  });
+  on("message_updated", (list, { message, seq }) => updated(list, message, seq));
+  on("message_deleted", (list, { messageId, deletedAt, seq }) => {
+    view.messageGone(messageId);
+    deleted(list, messageId, deletedAt, seq);
+  });
+  on("reaction_added", (list, data) => reacted(list, data, true, data.seq, view.myId()));
+  on("reaction_removed", (list, data) => reacted(list, data, false, data.seq, view.myId()));
 }
 
 /**
@@ -107,9 +127,17 @@ export function applySync(view, entries) {
     }
     const messages = changes.filter((change) => change.kind === "message" && change.data);
     const isNew = !view.chats.has(chatId);
+    const held = view.chats.chat(chatId)?.seq ?? 0;
     view.chats.upsert(chat, { top: isNew || messages.length > 0 });
     if (isNew) view.enterRooms([chatId]);
-    if (view.openId() === chatId) messages.forEach((change) => view.addToOpen(change.data));
+    const list = view.openList(chatId);
+    if (list) {
+      // In seq order: a later change to a message must come after an earlier one.
+      [...changes].sort((a, b) => a.seq - b.seq)
+        .forEach((change) => applyChange(list, change, view.myId()));
+      // Only the newest changes are listed: the rest from the chat's own change log.
+      if (entry.limited) view.fillOpen(chatId, held);
+    }
     view.refreshOpen(chatId);
   }
 }
