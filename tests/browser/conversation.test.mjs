@@ -103,7 +103,9 @@ describe("edits, deletions, reactions and replies in Chromium", () => {
   const users = {};
 
   before(async () => {
-    server = await startServer("conversation");
+    // A sync lists at most 4 changes per chat: a longer absence is `limited` and the page
+    // reads the rest from the chat's change log.
+    server = await startServer("conversation", { PIPECHAT_SYNC_CHANGES_MAX: "4" });
     browser = await launchChromium();
     for (const name of ["alice", "bob", "carol"]) {
       const context = await phoneContext(browser, server.url);
@@ -223,8 +225,12 @@ describe("edits, deletions, reactions and replies in Chromium", () => {
     await chip(alice, "What is this?", "😮").getByText("2").waitFor();
     assert.equal(await message(carol, "Lunch at one?").count(), 1); // still offline
     const synced = carol.waitForResponse((r) => /\/sync\?since=/.test(r.url()) && r.ok());
+    const filled = carol.waitForResponse((r) => /\/changes\?after=/.test(r.url()) && r.ok());
     users.carol.link.restore();
-    await synced;
+    const answer = await (await synced).json();
+    // More changes than a sync lists: the rest come from GET /chats/{cid}/changes.
+    assert.equal(answer.data.find((entry) => entry.chat?.name === "Plans")?.limited, true);
+    await filled;
     await carol.locator('#chat-view[data-synced="true"]').waitFor();
     await message(carol, "Lunch at two, sorry").locator(".edited").getByText("edited").waitFor();
     await message(carol, "Replying to myself").locator(".quote-text")
@@ -237,6 +243,26 @@ describe("edits, deletions, reactions and replies in Chromium", () => {
     await carol.reload();
     await carol.locator('#chat-view[data-synced="true"]').waitFor();
     await matchesServer(carol);
+  });
+
+  it("a short absence (a fresh token): the sync's changes alone bring the page up to date", async () => {
+    const { alice, bob, carol } = Object.fromEntries(
+      Object.entries(users).map(([name, user]) => [name, user.page]));
+    await users.carol.link.cut();
+    await carol.locator('#connection[data-state="reconnecting"]').waitFor();
+    await react(bob, "Lunch at two, sorry", "❤️");
+    await edit(alice, "Replying to myself", "Replying to myself, again");
+    await message(bob, "Replying to myself, again").waitFor();
+    const synced = carol.waitForResponse((r) => /\/sync\?since=/.test(r.url()) && r.ok());
+    const changes = [];
+    carol.on("request", (r) => { if (/\/changes\?/.test(r.url())) changes.push(r.url()); });
+    users.carol.link.restore();
+    const answer = await (await synced).json();
+    assert.equal(answer.data.find((entry) => entry.chat?.name === "Plans")?.limited, false);
+    await message(carol, "Replying to myself, again").locator(".edited").waitFor();
+    await chip(carol, "Lunch at two, sorry", "❤️").getByText("1").waitFor();
+    await matchesServer(carol);
+    assert.deepEqual(changes, []);
   });
 
   it("Alice deletes the message Bob replied to while he edits it: his edit ends", async () => {
