@@ -275,6 +275,22 @@ describe("edits, deletions, reactions and replies in Chromium", () => {
     for (const page of pages()) await matchesServer(page);
   });
 
+  it("Bob made an admin is offered Delete on Carol's message and deletes it", async () => {
+    const [alice, bob, carol] = [users.alice.page, users.bob.page, users.carol.page];
+    assert.equal(await message(bob, "What is this?").locator(".delete").isVisible(), false);
+    await alice.locator("#members summary").click();
+    await alice.locator("#member-list li", { hasText: "bob" }).locator("button.set-role").click();
+    await message(bob, "What is this?").locator(".delete").waitFor();
+    // Carol, a member, is still offered Delete on her own messages only.
+    assert.equal(await message(carol, "Lunch at two, sorry").locator(".delete").isVisible(),
+      false);
+    await remove(bob, "What is this?");
+    for (const page of pages()) {
+      await until(() => message(page, "What is this?").count(), 0);
+      await matchesServer(page);
+    }
+  });
+
   it("never loaded anything from outside the server and threw no page errors", () => {
     for (const { report } of Object.values(users)) {
       assert.deepEqual(report.foreignRequests, []);
