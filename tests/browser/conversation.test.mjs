@@ -175,6 +175,12 @@ describe("edits, deletions, reactions and replies in Chromium", () => {
     assert.equal(await chip(bob, "Lunch at one?", "👍").getAttribute("aria-pressed"), "true");
     await react(alice, HTML, "🎉");
     for (const page of pages()) await chip(page, HTML, "🎉").getByText("1").waitFor();
+    // Only an emoji is a reaction: HTML is refused (code 103) and shows nowhere.
+    const refused = await bob.evaluate((text) => new Promise((done) => {
+      const messageId = Number(document.querySelector("#messages li[data-id]").dataset.id);
+      window.pipechat.socket.emit("add_reaction", { messageId, emoji: text }, done);
+    }), "<b>x</b>");
+    assert.equal(refused.code, 103);
     for (const page of pages()) await matchesServer(page);
   });
 
@@ -188,6 +194,11 @@ describe("edits, deletions, reactions and replies in Chromium", () => {
       assert.equal(await page.locator("#messages img, #messages b").count(), 0);
       assert.equal(await page.evaluate(() => window.pwned), undefined);
     }
+    // Escape (or ×) drops a reply before it is sent.
+    await message(alice, "Sure").locator(".reply").click();
+    await alice.locator('#draft[data-kind="reply"]').waitFor();
+    await alice.locator("#message-input").press("Escape");
+    await alice.locator("#draft").waitFor({ state: "hidden" });
     await reply(alice, "Lunch at one?", "Replying to myself");
     await message(carol, "Replying to myself").locator(".quote-text")
       .getByText("Lunch at one?").waitFor();

@@ -11,6 +11,15 @@ export class Draft {
     this.composer = composer;
     this.mode = null; // null | {kind: "reply" | "edit", message}
     this.clear();
+    composer.input.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && this.mode) this.cancel();
+    });
+  }
+
+  /** × or Escape: back to a new message (an edit's text leaves the box). */
+  cancel() {
+    if (this.editing()) this.composer.set("");
+    this.clear();
   }
 
   /** Answer `message`: its quote above the box. */
@@ -43,10 +52,7 @@ export class Draft {
   show(label, content) {
     this.bar.replaceChildren(part("span", "draft-label", label));
     if (content) this.bar.append(content);
-    const cancel = button("×", "draft-cancel", () => {
-      if (this.editing()) this.composer.set("");
-      this.clear();
-    });
+    const cancel = button("×", "draft-cancel", () => this.cancel());
     cancel.setAttribute("aria-label", "Cancel");
     this.bar.append(cancel);
     this.bar.hidden = false;
