@@ -4,7 +4,6 @@
 // message or a chat name is shown exactly as typed and never parsed as HTML.
 
 import { messageActions, saveEdit } from "./actions.js";
-import { applyChange } from "./amend.js";
 import { ApiError, Session, errorText } from "./api.js";
 import { ChatList, resolveUsers } from "./chats.js";
 import { Composer } from "./composer.js";
@@ -52,7 +51,9 @@ const view = {
   gone: (chatId, text) => chatGone(chatId, text),
   refreshOpen: (chatId) => { if (state.open?.id === chatId) showOpenChat(); },
   openList: (chatId) => (state.open?.id === chatId ? state.open.list : null),
-  fillOpen: (chatId, afterSeq) => fillOpen(chatId, afterSeq).catch(reportError),
+  fillOpen: (chatId, afterSeq) => {
+    if (state.open?.id === chatId) chatHistory.changesAfter(state.open, afterSeq).catch(reportError);
+  },
   messageGone: (messageId) => draft.gone(messageId),
   fetchChat: (chatId) => fetchChat(chatId),
   resync: () => { resyncing ??= resync().catch(reportError).finally(() => { resyncing = null; }); },
@@ -84,7 +85,7 @@ const acting = {
 };
 const messageAct = messageActions(acting, draft);
 const chatHistory = new History(session, $("load-older"), () => state.open,
-  (error) => reportError(error));
+  (error) => reportError(error), () => state.me?.id);
 const reader = new Reader(chats, session, {
   socket: () => state.socket,
   onMarked: (chatId, lastReadMessageId) => ownRead(view, chatId, lastReadMessageId),
@@ -260,17 +261,6 @@ async function resync() {
   if (state.me !== me) return;
   applySync(view, entries);
   changeLog.commit(since);
-}
-
-/** A `limited` sync of the open chat: its changes after `afterSeq` from its own change log. */
-async function fillOpen(chatId, afterSeq) {
-  let url = `/chats/${chatId}/changes?after=${afterSeq}&take=100`;
-  while (url && state.open?.id === chatId) {
-    const page = await session.get(url);
-    const list = view.openList(chatId);
-    page.data.forEach((change) => list && applyChange(list, change, state.me.id));
-    url = page.next;
-  }
 }
 
 /** A request with an acknowledgement on the page's socket. */

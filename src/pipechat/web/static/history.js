@@ -1,12 +1,16 @@
 // The open chat's history over REST: its newest page, older pages ("Load older"), and
-// everything after the point up to which it is complete (after a reconnect or a gap).
+// everything after the point up to which it is complete (after a reconnect or a gap), and
+// its change log after a seq (when a sync listed only the newest changes).
+
+import { applyChange } from "./amend.js";
 
 const PAGE_SIZE = 30;
 
 export class History {
   /** `current()` is the open chat's entry (or null): late answers for another are dropped. */
-  constructor(session, olderButton, current, onError) {
+  constructor(session, olderButton, current, onError, myId) {
     this.session = session;
+    this.myId = myId;
     this.olderButton = olderButton;
     this.current = current;
     olderButton.addEventListener("click", () => this.older().catch(onError));
@@ -39,6 +43,17 @@ export class History {
     if (!this.isOpen(open)) return;
     open.list.addOlder(page.data);
     this.setOlder(open, page.next);
+  }
+
+  /** A `limited` sync: the open chat's changes after `afterSeq`, from its own change log. */
+  async changesAfter(open, afterSeq) {
+    let url = `/chats/${open.id}/changes?after=${afterSeq}&take=100`;
+    while (url && this.isOpen(open)) {
+      const page = await this.session.get(url);
+      if (!this.isOpen(open)) return;
+      page.data.forEach((change) => applyChange(open.list, change, this.myId()));
+      url = page.next;
+    }
   }
 
   /** After a reconnect or a gap: everything after the contiguous point, page by page. */
