@@ -1,14 +1,14 @@
 """The chat list by activity for a user in 1,000 chats of 1,000,000 messages: plans and latency.
 
-Starts `pipechat serve` on a fresh database (a SQLite file in a temporary directory, or with
-`--database postgresql://...` a scratch database on that server, dropped at the end), registers
-the measured user and two others over REST, then fills the tables in bulk with INSERT ... SELECT
-(the measured user in `--chats` group chats of 3 members holding `--messages` messages in all,
-a third of them the user's own, the chats' activity spread in no relation to their ids; plus
-`--others` chats of the other two only), and gathers statistics. It prints the EXPLAIN (QUERY
-PLAN) of the list's own SQL, of its second page and of an unread count, then, for three states
-of the user's read markers (never read: every chat counts its unread messages; half read; all
-read), times `GET /chats?sort=activity&take=20`:
+Starts `pipechat serve` on a fresh database (a SQLite file in a temporary directory, or
+with `--database postgresql://...` a scratch database on that server, dropped at the end),
+registers the measured user and two others over REST, then fills the tables in bulk with
+INSERT ... SELECT (the measured user in `--chats` group chats of 3 members holding `--messages`
+messages in all, a third of them the user's own, the chats' activity in no relation to their
+ids; plus `--others` chats of the other two only), and gathers statistics. It prints the
+EXPLAIN (QUERY PLAN) of the list's own SQL, of its second page and of the page's unread
+counts, then, for three states of the user's read markers (never read: every chat counts its
+unread messages; read up to the middle; all read), times `GET /chats?sort=activity&take=20`:
 
 - server-side: the endpoint's work in this process (the page's query, the rendering with
   members, newest messages and unread counts, the JSON), on the same engines `pipechat serve`
@@ -79,7 +79,7 @@ def fill_statements(dialect: str, chats: int, messages: int, others: int,
         f"INSERT INTO chat_members (chat_id, user_id, role, joined_seq) "
         f"SELECT g, {second}, 'member', 1 FROM {_series(dialect, str(all_chats))} AS s",
         f"INSERT INTO messages (id, chat_id, author_id, message, created_at, updated_at) "
-        f"SELECT g, 1 + (g * 7919) % {chats}, "
+        f"SELECT g, 1 + (CAST(g AS BIGINT) * 7919) % {chats}, "
         f"CASE g % 3 WHEN 0 THEN {me} WHEN 1 THEN {first} ELSE {second} END, "
         f"'message number ' || g, {now}, {now} FROM {_series(dialect, str(messages))} AS s",
         "UPDATE chats SET last_message_id = (SELECT max(m.id) FROM messages AS m "
@@ -134,8 +134,8 @@ async def explain(db: Database, user_id: int, cap: int) -> None:
         "first page by activity": select_by_activity(user_id, dialect, None, TAKE),
         "second page (activity_before)": select_by_activity(
             user_id, dialect, encode_cursor(first[-1]), TAKE),
-        f"unread count of chat {first[0].id}, never read": select_unread(
-            first[0].id, user_id, None, cap, dialect),
+        "the page's markers and unread counts, never read": select_unread(
+            user_id, [chat.id for chat in first], cap),
     }
     prefix = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN (ANALYZE, BUFFERS) "
     async with db.read_engine.connect() as connection:
@@ -224,7 +224,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The sizes of the fill and the number of timed requests (shared with bench/run.py)."""
     parser.add_argument("--chats", type=int, default=1000, help="chats of the measured user")
     parser.add_argument("--messages", type=int, default=1_000_000, help="messages in them")
-    parser.add_argument("--others", type=int, default=9000,
+    parser.add_argument("--others", type=int, default=99_000,
                         help="chats of the other two users only (the list must not read them)")
     parser.add_argument("--requests", type=int, default=500, help="timed requests per case")
 
