@@ -86,6 +86,9 @@ async def test_the_list_by_activity_and_unread_counts_use_indexes(database_url: 
     else:
         assert "Seq Scan on chat_members" not in listing_plan, listing_plan
         assert "ix_chat_members_user_id_chat_id" in listing_plan, listing_plan
+        # One primary-key lookup per membership, never a scan of every chat to hash-join.
+        assert "Seq Scan on chats" not in listing_plan, listing_plan
+        assert "Index Scan using pk_chats" in listing_plan, listing_plan
         assert "Seq Scan on messages" not in unread_plan, unread_plan
         assert "Index Only Scan using ix_messages_chat_id_id_author_id" in unread_plan, \
             unread_plan
