@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import tempfile
 import time
@@ -31,6 +32,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
+import procstat
 from history_setup import (
     SECRET,
     BenchUser,
@@ -177,6 +179,57 @@ async def get(api: httpx.AsyncClient, path: str, user: BenchUser) -> None:
     (await api.get(path, headers=user.headers)).raise_for_status()
 
 
+def server_pid() -> int:
+    """The `pipechat serve` child of this process (`server_process` yields only its URL)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and b"pipechat.cli" in cmdline:
+            return int(stat.parent.name)
+    raise RuntimeError("no server child found")
+
+
+async def cpu_per_call(label: str, calls: list[Callable[[], Awaitable[object]]]) -> None:
+    """p50/p99 of `calls` run one after another, and the server's CPU time per call."""
+    pid = server_pid()
+    start = procstat.sample(pid)
+    spent = []
+    for call in calls:
+        started = time.perf_counter()
+        await call()
+        spent.append((time.perf_counter() - started) * 1000)
+    cpu = procstat.sample(pid).cpu_seconds - start.cpu_seconds
+    print(summary(label, spent) + f" {cpu / len(calls) * 1e6:.0f} |")
+
+
+async def read_costs(db: Database, api: httpx.AsyncClient, user: BenchUser,
+                     requests: int) -> None:
+    """`POST /chats/{cid}/read` moving the marker forward one message at a time, against
+    `GET /users/me` (the same HTTP and token check, one query): the CPU a read marker costs."""
+    await set_markers(db, user.id, "NULL", 0)
+    async with db.read_engine.connect() as connection:
+        rows = (await connection.execute(text(
+            "SELECT m.chat_id, m.id FROM messages AS m JOIN chat_members AS c "
+            f"ON c.chat_id = m.chat_id AND c.user_id = {user.id} "
+            f"WHERE m.author_id != {user.id} ORDER BY m.chat_id, m.id LIMIT {requests}"))).all()
+
+    def mark(chat_id: int, message_id: int) -> Callable[[], Awaitable[None]]:
+        async def post() -> None:
+            (await api.post(f"/chats/{chat_id}/read", json={"messageId": message_id},
+                            headers=user.headers)).raise_for_status()
+        return post
+
+    print("\n| request | n | p50 ms | p99 ms | mean ms | server CPU us/request |\n"
+          "|---|---|---|---|---|---|")
+    await cpu_per_call("GET /users/me (floor)",
+                       [lambda: get(api, "/users/me", user)] * len(rows))
+    await cpu_per_call("POST /chats/{cid}/read, marker one message further",
+                       [mark(chat_id, message_id) for chat_id, message_id in rows])
+
+
 async def measure(db: Database, api: httpx.AsyncClient, user: BenchUser,
                   args: argparse.Namespace, cap: int) -> list[tuple[str, float]]:
     await explain(db, user.id, cap)
@@ -191,6 +244,7 @@ async def measure(db: Database, api: httpx.AsyncClient, user: BenchUser,
         print(summary(f"{label}: server-side", spent))
         print(summary(f"{label}: GET /chats?sort=activity&take={TAKE}", await timed(
             lambda: get(api, f"/chats?sort=activity&take={TAKE}", user), args.requests)))
+    await read_costs(db, api, user, args.requests)
     return medians
 
 
@@ -220,7 +274,7 @@ async def run(args: argparse.Namespace) -> bool:
     return met
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
+def add_arguments(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     """The sizes of the fill and the number of timed requests (shared with bench/run.py)."""
     parser.add_argument("--chats", type=int, default=1000, help="chats of the measured user")
     parser.add_argument("--messages", type=int, default=1_000_000, help="messages in them")
