@@ -16,6 +16,9 @@ unread messages; read up to the middle; all read), times `GET /chats?sort=activi
 - end to end: sequential keep-alive requests to the real server over loopback, with
   `/users/me` (HTTP, token check, one query) as the floor.
 
+Last, `POST /chats/{cid}/read` moving the marker one message further each time, against
+`GET /users/me`, with the server process's CPU time per request (from /proc).
+
     .venv/bin/python bench/list_explain.py [--database postgresql://postgres@127.0.0.1:5432/test]
         [--chats N] [--messages N] [--others N] [--requests N]
 """
