@@ -268,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.chat_list:
         args.database = args.database or "sqlite"
-        return 0 if asyncio.run(list_explain.run(args)) else 1
+        asyncio.run(list_explain.run(args))  # the target's line is printed, met or not
+        return 0
     ensure_node_modules()
     targets = ["pipechat", "baseline"] if args.baseline else ["pipechat"]
     if args.baseline_only:
