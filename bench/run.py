@@ -5,6 +5,7 @@
     .venv/bin/python bench/run.py --database postgresql://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/run.py --workloads a,b --scale 0.1   # a quick look
     .venv/bin/python bench/run.py --workloads e --database postgresql://...  # 1 vs 2 processes
+    .venv/bin/python bench/run.py --chat-list [--database postgresql://...]  # GET /chats
 
 Prints progress on stderr, one JSON object per workload and target on stdout (lines starting
 with `{`), then a table and the targets of issue 5 ((a)-(d)) and issue 12 ((e)). Exit status 1
@@ -14,6 +15,7 @@ when a run lost, duplicated or failed anything.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -25,6 +27,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import list_explain
 import procstat
 import report
 from deployment import Deployment
@@ -225,6 +228,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile", type=Path,
                         help="record py-spy stacks of the server into this directory")
     parser.add_argument("--keep", action="store_true", help="keep server data dirs and logs")
+    parser.add_argument("--chat-list", action="store_true",
+                        help="instead of the workloads: GET /chats by activity for a user in "
+                        "1,000 chats of 1,000,000 messages (bench/list_explain.py), on SQLite "
+                        "or --database; the sizes below")
+    list_explain.add_arguments(parser.add_argument_group("--chat-list"))
     return parser.parse_args(argv)
 
 
@@ -258,6 +266,10 @@ def run_workload(name: str, targets: list[str], args: argparse.Namespace) -> lis
 def main(argv: list[str] | None = None) -> int:
     """Run the selected workloads, print JSON lines, the table and the targets."""
     args = parse_args(argv)
+    if args.chat_list:
+        args.database = args.database or "sqlite"
+        asyncio.run(list_explain.run(args))  # the target's line is printed, met or not
+        return 0
     ensure_node_modules()
     targets = ["pipechat", "baseline"] if args.baseline else ["pipechat"]
     if args.baseline_only:

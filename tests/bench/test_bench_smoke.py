@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from support import REDIS_URL, need_service
+from support import POSTGRES_URL, REDIS_URL, need_service
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -87,3 +87,22 @@ def test_scale_out_workload_runs_two_processes_beside_one(tmp_path: Path) -> Non
         assert name in targets, name
     assert targets["(e.d) pipechat-x2: zero loss and duplicates"]["met"] is True
     assert "targets (issue 12):" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database", ["sqlite", pytest.param(
+    "postgresql", marks=pytest.mark.postgres)])
+def test_chat_list_benchmark_runs_on_both_databases(database: str) -> None:
+    target = "sqlite" if database == "sqlite" else need_service("postgresql", POSTGRES_URL)
+    command = [sys.executable, str(ROOT / "bench" / "run.py"), "--chat-list", "--chats", "30",
+               "--messages", "3000", "--others", "30", "--requests", "20"]
+    if database != "sqlite":
+        command += ["--database", target]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "filled 30 chats of user 1 with 3000 messages (+30 other chats)" in done.stdout
+    assert "ix_messages_chat_id_id_author_id" in done.stdout
+    for case in ("never read", "read up to the middle", "all read"):
+        assert f"| {case}: server-side | 20 |" in done.stdout, done.stdout[-3000:]
+    assert "| POST /chats/{cid}/read, marker one message further | 20 |" in done.stdout
+    assert "target (issue 13): [" in done.stdout  # reported; speed is not asserted here
