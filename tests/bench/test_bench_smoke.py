@@ -87,3 +87,21 @@ def test_scale_out_workload_runs_two_processes_beside_one(tmp_path: Path) -> Non
         assert name in targets, name
     assert targets["(e.d) pipechat-x2: zero loss and duplicates"]["met"] is True
     assert "targets (issue 12):" in done.stdout
+
+
+@pytest.mark.slow
+def test_typing_option_renews_typing_while_sending(tmp_path: Path) -> None:
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are needed to run the socket.io-client load generator")
+    out = tmp_path / "bench.json"
+    command = [sys.executable, str(ROOT / "bench" / "run.py"), "--workloads", "d",
+               "--scale", "0.3", "--rate", "50", "--seconds", "10", "--rooms", "2",
+               "--members", "5", "--typing", "5", "--json", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    [result] = json.loads(out.read_text())["results"]
+    assert result["errors"] == {} and result["typingRate"] == 5
+    assert result["typingErrors"] == 0
+    # 4 senders for 3 s: at least their first `typing: true` reached their 4 room mates each.
+    assert result["typingReceived"] >= 4 * 4
+    assert result["deliveriesReceived"] == result["deliveriesExpected"] > 0
