@@ -164,7 +164,7 @@ async function setUp(spec) {
   return { members, connected, chatIds };
 }
 
-// Each typer renews `typing: true` in its chat `rate` times a second (as a client that sends
+// Each typist (the senders, or every member) renews `typing: true` in its chat `rate` times a second (as a client that sends
 // one per keystroke would), without an ack; returns a function that stops them all.
 function startTyping(typers, rate) {
   const timers = typers.map((m) => setInterval(
@@ -198,7 +198,8 @@ export async function runFanout(spec) {
   emitLine({ event: "start" });
   const cpu0 = process.cpuUsage();
   const started = now();
-  const stopTyping = spec.typingRate ? startTyping(senders, spec.typingRate) : () => {};
+  const typists = spec.typists === "all" ? members : senders;
+  const stopTyping = spec.typingRate ? startTyping(typists, spec.typingRate) : () => {};
   if (spec.rate) await openLoop(senders, send, spec.rate, spec.seconds);
   else await closedLoop(senders, send, spec.messagesPerSender, spec.inFlight);
   stopTyping();

@@ -226,6 +226,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--typing", type=float, default=0,
                         help="(a), (b), (d): each sender also renews `typing` this many times "
                         "a second while sending (issue 14: 5)")
+    parser.add_argument("--typists", choices=["senders", "all"], default="senders",
+                        help="with --typing: who types, each room's senders or every member")
     parser.add_argument("--timeout", type=float, default=900, help="per workload, seconds")
     parser.add_argument("--json", type=Path, help="also write all results to this file")
     parser.add_argument("--profile", type=Path,
@@ -244,7 +246,7 @@ def run_workload(name: str, targets: list[str], args: argparse.Namespace) -> lis
     else:
         workload = build(name, args.scale, args.connections, args.hold, args.rate,
                          args.seconds, args.rooms, args.members, args.typing,
-                         args.idle_users)
+                         args.idle_users, args.typists)
         pairs = [(workload, [(target, 1) for target in targets])]
     results: list[Result] = []
     for workload, runs in pairs:

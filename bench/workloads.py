@@ -31,19 +31,20 @@ def _rooms(count: int, size: int, senders: int) -> list[dict[str, list[int]]]:
 
 def build(name: str, scale: float, connections: int, hold: float, rate: float,
           seconds: float, rooms: int = 20, members: int = 10, typing: float = 0,
-          idle_users: int = 500) -> Workload:
+          idle_users: int = 500, typists: str = "senders") -> Workload:
     """Workload `name` with message counts multiplied by `scale`.
 
     `rooms` x `members` shape (b) and (d); the issue's figures are for 20 x 10. `typing` > 0
-    makes each sender of (a), (b), (d) also renew `typing: true` that many times a second
-    while it sends (issue 14). (c)'s connections belong to `idle_users` users in turn (10,000
-    measures presence for as many online users).
+    makes each sender (`typists="all"`: each member) of (a), (b), (d) also renew
+    `typing: true` that many times a second while the messages go (issue 14). (c)'s
+    connections belong to `idle_users` users in turn (10,000 measures presence for as many
+    online users).
     """
     workload = _build(name, scale, connections, hold, rate, seconds, rooms, members, idle_users)
     if typing <= 0 or workload.spec["kind"] != "fanout":
         return workload
-    return replace(workload, title=f"{workload.title}, senders typing {typing:g}/s",
-                   spec=workload.spec | {"typingRate": typing})
+    return replace(workload, title=f"{workload.title}, {typists} typing {typing:g}/s",
+                   spec=workload.spec | {"typingRate": typing, "typists": typists})
 
 
 def _build(name: str, scale: float, connections: int, hold: float, rate: float,
