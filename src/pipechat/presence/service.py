@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Literal
+from collections import defaultdict
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,22 +24,26 @@ from pipechat.context import Publisher
 from pipechat.db import Database, utc_now
 from pipechat.logs import describe_error
 from pipechat.presence.schemas import PresenceChange
-from pipechat.presence.store import PresenceStore
+from pipechat.presence.store import Announcement, Job, PresenceStore
 from pipechat.users.models import User
 
 log = logging.getLogger("pipechat.presence")
 
-Job = tuple[Literal["connect", "disconnect", "settle"], int]
+# Most store jobs handled together: one Redis round trip and one commit for all of them.
+BATCH = 1000
 
 
-async def list_chat_peers(session: AsyncSession, user_id: int) -> list[int]:
-    """Everyone who shares a chat with `user_id` (not themselves)."""
+async def list_chat_peers(session: AsyncSession, user_ids: list[int]) -> dict[int, list[int]]:
+    """For each of `user_ids`, everyone who shares a chat with them (not themselves)."""
     mine, theirs = chat_members.alias("mine"), chat_members.alias("theirs")
-    rows = await session.scalars(
-        select(theirs.c.user_id).distinct()
-        .join(mine, mine.c.chat_id == theirs.c.chat_id)
-        .where(mine.c.user_id == user_id, theirs.c.user_id != user_id))
-    return list(rows)
+    rows = await session.execute(
+        select(mine.c.user_id, theirs.c.user_id).distinct()
+        .join(theirs, theirs.c.chat_id == mine.c.chat_id)
+        .where(mine.c.user_id.in_(user_ids), theirs.c.user_id != mine.c.user_id))
+    peers: dict[int, list[int]] = defaultdict(list)
+    for user_id, peer_id in rows:
+        peers[user_id].append(peer_id)
+    return peers
 
 
 async def check_shares_chat(session: AsyncSession, viewer_id: int, user_id: int) -> bool:
@@ -123,35 +127,38 @@ class PresenceService:
 
     async def _work(self) -> None:
         while True:
-            kind, user_id = await self._jobs.get()
+            jobs = [await self._jobs.get()]
+            while len(jobs) < BATCH and not self._jobs.empty():
+                jobs.append(self._jobs.get_nowait())
             try:
-                if kind == "connect":
-                    if await self._store.connected(user_id):
-                        await self._announce(user_id, online=True)
-                elif kind == "disconnect":
-                    await self._store.disconnected(user_id)
-                elif await self._store.settle(user_id):
-                    await self._announce(user_id, online=False)
-            except Exception as exc:  # Redis or the database: one user's state, not the task
+                await self._announce(await self._store.apply(jobs))
+            except Exception as exc:  # Redis or the database: these users, not the task
                 log.warning("presence update failed", extra=describe_error(exc))
 
     async def _beat(self) -> None:
         while True:
             try:
-                for user_id in await self._store.sweep():
-                    await self._announce(user_id, online=False)
+                await self._announce([(user_id, False) for user_id in await self._store.sweep()])
             except Exception as exc:
                 log.warning("presence heartbeat failed", extra=describe_error(exc))
             await asyncio.sleep(self._heartbeat)
 
-    async def _announce(self, user_id: int, online: bool) -> None:
-        """Commit the transition, then tell everyone who shares a chat with the user."""
+    async def _announce(self, announcements: list[Announcement]) -> None:
+        """Commit the transitions (one transaction), then tell each user's chat peers."""
+        if not announcements:
+            return
         now = utc_now()
+        final = dict(announcements)  # a user's last transition is their state
         async with self._db.write() as session:
-            # updatedAt is the profile's: presence is not an edit of it.
-            await session.execute(update(User).where(User.id == user_id).values(
-                online=online, last_seen_at=now, updated_at=User.updated_at)
-                .execution_options(synchronize_session=False))
-            peers = await list_chat_peers(session, user_id)
-        change = PresenceChange(user_id=user_id, online=online, last_seen_at=now)
-        await self._publish("presence", change.model_dump(mode="json", by_alias=True), peers)
+            for online in (True, False):
+                ids = [user_id for user_id, state in final.items() if state is online]
+                if ids:
+                    # updatedAt is the profile's: presence is not an edit of it.
+                    await session.execute(update(User).where(User.id.in_(ids)).values(
+                        online=online, last_seen_at=now, updated_at=User.updated_at)
+                        .execution_options(synchronize_session=False))
+            peers = await list_chat_peers(session, list(final))
+        for user_id, online in announcements:
+            change = PresenceChange(user_id=user_id, online=online, last_seen_at=now)
+            await self._publish("presence", change.model_dump(mode="json", by_alias=True),
+                                peers.get(user_id, []))

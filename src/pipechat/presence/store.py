@@ -19,13 +19,21 @@ Redis keys, under `<channel>:presence` (docs/scaling.md):
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Literal, Protocol
 
 import redis.asyncio as aioredis
 
-# Deletes the `shown` key only if the user has no socket on any process: atomic, so a
-# reconnect elsewhere cannot slip between the check and the delete.
+# What the service asks of a store, in order: a user's first socket here opened, their last
+# one closed, their grace period ended.
+Job = tuple[Literal["connect", "disconnect", "settle"], int]
+# A transition to announce: (user, online).
+Announcement = tuple[int, bool]
+
+# KEYS: sockets:<user>, shown:<user>, host-users:<host>; ARGV: host, user. Forgets the user
+# on this host unless they have a socket here again, then deletes `shown` only if they have
+# no socket on any process: atomic, so a reconnect elsewhere cannot slip in between.
 _SETTLE = """
+if redis.call('hexists', KEYS[1], ARGV[1]) == 0 then redis.call('srem', KEYS[3], ARGV[2]) end
 if redis.call('exists', KEYS[1]) == 0 then return redis.call('del', KEYS[2]) end
 return 0
 """
@@ -34,14 +42,8 @@ return 0
 class PresenceStore(Protocol):
     """Where the transitions of users' sockets are recorded and arbitrated."""
 
-    async def connected(self, user_id: int) -> bool:
-        """The user's first socket here opened; True: announce them online."""
-
-    async def disconnected(self, user_id: int) -> None:
-        """The user's last socket here closed."""
-
-    async def settle(self, user_id: int) -> bool:
-        """The grace period is over; True: announce them offline."""
+    async def apply(self, jobs: list[Job]) -> list[Announcement]:
+        """Record `jobs` in order; the transitions to announce, in order."""
 
     async def sweep(self) -> list[int]:
         """Heartbeat; the users of processes found dead, to announce offline."""
@@ -57,23 +59,21 @@ class LocalStore:
         self._here: set[int] = set()
         self._shown: set[int] = set()
 
-    async def connected(self, user_id: int) -> bool:
+    async def apply(self, jobs: list[Job]) -> list[Announcement]:
         """See `PresenceStore`."""
-        self._here.add(user_id)
-        new = user_id not in self._shown
-        self._shown.add(user_id)
-        return new
-
-    async def disconnected(self, user_id: int) -> None:
-        """See `PresenceStore`."""
-        self._here.discard(user_id)
-
-    async def settle(self, user_id: int) -> bool:
-        """See `PresenceStore`."""
-        if user_id in self._here or user_id not in self._shown:
-            return False
-        self._shown.discard(user_id)
-        return True
+        announcements: list[Announcement] = []
+        for kind, user_id in jobs:
+            if kind == "connect":
+                self._here.add(user_id)
+                if user_id not in self._shown:
+                    self._shown.add(user_id)
+                    announcements.append((user_id, True))
+            elif kind == "disconnect":
+                self._here.discard(user_id)
+            elif user_id not in self._here and user_id in self._shown:
+                self._shown.discard(user_id)
+                announcements.append((user_id, False))
+        return announcements
 
     async def sweep(self) -> list[int]:
         """See `PresenceStore`: no other process to die."""
@@ -98,29 +98,33 @@ class RedisStore:
     def _key(self, kind: str, name: object) -> str:
         return f"{self._prefix}:{kind}:{name}"
 
-    async def connected(self, user_id: int) -> bool:
-        """See `PresenceStore`."""
+    async def apply(self, jobs: list[Job]) -> list[Announcement]:
+        """See `PresenceStore`: one MULTI/EXEC (one round trip) for the whole batch.
+
+        A disconnect leaves the user in `host-users` until they are settled.
+        """
+        watched: list[tuple[int, int, bool]] = []  # (result index, user, online)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(self._key("sockets", user_id), self._host, 1)
-            pipe.sadd(self._key("host-users", self._host), user_id)
-            pipe.set(self._key("shown", user_id), 1, get=True)
-            *_, shown_before = await pipe.execute()
-        return shown_before is None
+            for kind, user_id in jobs:
+                if kind == "connect":
+                    pipe.hset(self._key("sockets", user_id), self._host, 1)
+                    pipe.sadd(self._key("host-users", self._host), user_id)
+                    pipe.set(self._key("shown", user_id), 1, get=True)
+                    watched.append((len(pipe.command_stack) - 1, user_id, True))
+                elif kind == "disconnect":
+                    pipe.hdel(self._key("sockets", user_id), self._host)
+                else:
+                    await self._queue_settle(pipe, user_id, self._host)
+                    watched.append((len(pipe.command_stack) - 1, user_id, False))
+            results = await pipe.execute()
+        # `SET ... GET` answers the old value (none: not shown before); the script 1 or 0.
+        return [(user_id, online) for index, user_id, online in watched
+                if (results[index] is None if online else bool(results[index]))]
 
-    async def disconnected(self, user_id: int) -> None:
-        """See `PresenceStore`; the user stays in `host-users` until settled."""
-        await self._redis.hdel(self._key("sockets", user_id), self._host)
-
-    async def settle(self, user_id: int) -> bool:
-        """See `PresenceStore`."""
-        announce = await self._settle_user(user_id)
-        if not await self._redis.hexists(self._key("sockets", user_id), self._host):
-            await self._redis.srem(self._key("host-users", self._host), user_id)
-        return announce
-
-    async def _settle_user(self, user_id: int) -> bool:
-        keys = [self._key("sockets", user_id), self._key("shown", user_id)]
-        return bool(await self._settle(keys=keys))
+    async def _queue_settle(self, pipe: Any, user_id: int, host: str) -> None:
+        keys = [self._key("sockets", user_id), self._key("shown", user_id),
+                self._key("host-users", host)]
+        await self._settle(keys=keys, args=[host, user_id], client=pipe)
 
     async def sweep(self) -> list[int]:
         """See `PresenceStore`: refresh our heartbeat, then sweep the hosts that lost theirs."""
@@ -141,12 +145,17 @@ class RedisStore:
 
     async def _sweep_host(self, host: str) -> list[int]:
         users = [int(u) for u in await self._redis.smembers(self._key("host-users", host))]
+        if not users:
+            return []
         async with self._redis.pipeline(transaction=False) as pipe:
             for user_id in users:
                 pipe.hdel(self._key("sockets", user_id), host)
+            for user_id in users:
+                await self._queue_settle(pipe, user_id, host)
             pipe.delete(self._key("host-users", host))
-            await pipe.execute()
-        return [user_id for user_id in users if await self._settle_user(user_id)]
+            results = await pipe.execute()
+        settled = results[len(users):-1]
+        return [user_id for user_id, gone in zip(users, settled, strict=True) if gone]
 
     async def close(self) -> None:
         """See `PresenceStore`: our heartbeat goes, so the next sweep settles our users."""
