@@ -6,6 +6,7 @@
     .venv/bin/python bench/run.py --workloads a,b --scale 0.1   # a quick look
     .venv/bin/python bench/run.py --workloads e --database postgresql://...  # 1 vs 2 processes
     .venv/bin/python bench/run.py --chat-list [--database postgresql://...]  # GET /chats
+    .venv/bin/python bench/run.py --workloads d --members 50 --typing 5   # with typing
 
 Prints progress on stderr, one JSON object per workload and target on stdout (lines starting
 with `{`), then a table and the targets of issue 5 ((a)-(d)) and issue 12 ((e)). Exit status 1
@@ -184,7 +185,7 @@ def run_one(target: str, workload: Workload, args: argparse.Namespace,
 def _errors(result: Result, reorder_is_error: bool = True) -> dict[str, Any]:
     errors: dict[str, Any] = {}
     for key in ("ackTimeouts", "unexpected", "reordered", "corrupted", "duplicateIds",
-                "connectErrors", "disconnectsWhileHeld"):
+                "connectErrors", "disconnectsWhileHeld", "typingErrors"):
         if key == "reordered" and not reorder_is_error:
             continue
         if result.get(key):
@@ -219,10 +220,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="multiply message counts and (d)'s duration (0.1 for a quick look)")
     parser.add_argument("--connections", type=int, default=10000, help="(c) connections")
     parser.add_argument("--hold", type=float, default=30, help="(c) seconds to hold them")
+    parser.add_argument("--idle-users", type=int, default=500,
+                        help="(c) users the connections belong to, in turn")
     parser.add_argument("--rate", type=float, default=1000, help="(d) messages/s in total")
     parser.add_argument("--seconds", type=float, default=20, help="(d) seconds of load")
     parser.add_argument("--rooms", type=int, default=20, help="(b), (d) rooms")
     parser.add_argument("--members", type=int, default=10, help="(b), (d) members per room")
+    parser.add_argument("--typing", type=float, default=0,
+                        help="(a), (b), (d): each sender also renews `typing` this many times "
+                        "a second while sending (issue 14: 5)")
+    parser.add_argument("--typists", choices=["senders", "all"], default="senders",
+                        help="with --typing: who types, each room's senders or every member")
     parser.add_argument("--timeout", type=float, default=900, help="per workload, seconds")
     parser.add_argument("--json", type=Path, help="also write all results to this file")
     parser.add_argument("--profile", type=Path,
@@ -245,7 +253,8 @@ def run_workload(name: str, targets: list[str], args: argparse.Namespace) -> lis
                                            args.members)]
     else:
         workload = build(name, args.scale, args.connections, args.hold, args.rate,
-                         args.seconds, args.rooms, args.members)
+                         args.seconds, args.rooms, args.members, args.typing,
+                         args.idle_users, args.typists)
         pairs = [(workload, [(target, 1) for target in targets])]
     results: list[Result] = []
     for workload, runs in pairs:

@@ -13,6 +13,7 @@ from pipechat.limits.service import Limits
 
 if TYPE_CHECKING:
     from pipechat.messages.writer import MessageWriter
+    from pipechat.presence.service import PresenceService
 
 
 
@@ -59,6 +60,8 @@ class AppContext:
     # Takes these users' sockets out of a chat's room, on every process (they left the chat).
     leave_chat_rooms: RoomLeaver = field(default=_no_rooms_to_leave)
     message_writer: MessageWriter | None = None
+    # Counts this process's sockets per user and announces presence (set while serving).
+    presence: PresenceService | None = None
     # Commits and delivers everything accepted so far and refuses new messages (shutdown).
     drain: Callable[[], Awaitable[None]] = field(default=_nothing_to_drain)
 

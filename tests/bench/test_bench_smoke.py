@@ -106,3 +106,21 @@ def test_chat_list_benchmark_runs_on_both_databases(database: str) -> None:
         assert f"| {case}: server-side | 20 |" in done.stdout, done.stdout[-3000:]
     assert "| POST /chats/{cid}/read, marker one message further | 20 |" in done.stdout
     assert "target (issue 13): [" in done.stdout  # reported; speed is not asserted here
+
+
+@pytest.mark.slow
+def test_typing_option_renews_typing_while_sending(tmp_path: Path) -> None:
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are needed to run the socket.io-client load generator")
+    out = tmp_path / "bench.json"
+    command = [sys.executable, str(ROOT / "bench" / "run.py"), "--workloads", "d",
+               "--scale", "0.3", "--rate", "50", "--seconds", "10", "--rooms", "2",
+               "--members", "5", "--typing", "5", "--json", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    [result] = json.loads(out.read_text())["results"]
+    assert result["errors"] == {} and result["typingRate"] == 5
+    assert result["typingErrors"] == 0
+    # 4 senders for 3 s: at least their first `typing: true` reached their 4 room mates each.
+    assert result["typingReceived"] >= 4 * 4
+    assert result["deliveriesReceived"] == result["deliveriesExpected"] > 0

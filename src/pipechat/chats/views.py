@@ -32,7 +32,8 @@ async def load_members(session: AsyncSession,
     for chat_id, role, last_read, user in rows:
         profile = UserPublic.model_validate(user).model_dump()
         members[chat_id].append(MemberPublic(
-            **profile, chat_role=role if kinds[chat_id] == "group" else None,
+            **profile, online=user.online, last_seen_at=user.last_seen_at,
+            chat_role=role if kinds[chat_id] == "group" else None,
             last_read_message_id=last_read))
     return members
 

@@ -22,6 +22,7 @@ from pipechat.realtime.lifetimes import (
 from pipechat.realtime.namespace import ACK_WANTED, ChatsNamespace, PendingReply
 from pipechat.realtime.publisher import NAMESPACE, RoomPublisher
 from pipechat.realtime.transportlog import transport_loggers
+from pipechat.realtime.typing import TypingTracker
 from pipechat.realtime.upstream import warn_about_changed_internals
 
 # What a socket's WSGI-style environ keeps once its namespace connect is over: the bearer token
@@ -169,12 +170,14 @@ def build_gateway(context: AppContext) -> Gateway:
         send_buffer_bytes=settings.socket_send_buffer_bytes,
     )
     server.connect_timeout = settings.connect_timeout_seconds
-    namespace = ChatsNamespace(context)
+    typing = TypingTracker(manager, settings.typing_timeout_seconds,
+                           settings.typing_throttle_seconds)
+    namespace = ChatsNamespace(context, typing)
     server.register_namespace(namespace)
     manager.on_session_ended = namespace.lifetimes.end_session
     context.end_session_sockets = session_ender(server)
     manager.on_members_left = namespace.members_left
     context.leave_chat_rooms = room_leaver(server)
-    publisher = RoomPublisher(server)
+    publisher = RoomPublisher(server, typing)
     context.publish_to_users = publisher.publish_to_users
     return Gateway(server, publisher)
