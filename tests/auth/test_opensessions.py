@@ -9,11 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event
+from sqlalchemy import delete, event
 
 from pipechat.auth.opensessions import OpenSessions
 from pipechat.auth.service import TokenClaims
 from pipechat.errors import ChatError
+from pipechat.users.models import User
 from support import Account, LiveServer, register
 
 
@@ -110,3 +111,15 @@ async def test_a_session_of_another_user_or_none_is_refused(
     assert await code_of(sessions.access_user(missing)) == 110
     await sessions.access_user(theirs)  # remembered now: the mismatch is still refused
     assert await code_of(sessions.access_user(mixed)) == 110
+
+
+async def test_a_fresh_check_sees_a_deleted_user_and_forgets_the_session(
+        api: httpx.AsyncClient, server: LiveServer) -> None:
+    account = await register(api)
+    sessions = fresh(server)
+    claims = claims_of(server, account)
+    await sessions.access_user(claims)
+    async with server.context.db.write() as session:
+        await session.execute(delete(User).where(User.id == account.id))
+    assert await code_of(sessions.access_user(claims, fresh=True)) == 110
+    assert await code_of(sessions.access_user(claims)) == 110  # no longer remembered

@@ -15,8 +15,11 @@ cost of a connect. Here:
   is refused rather than trusted, so no socket of a revoked session gets past the check.
 
 The time limit bounds how long a revocation can go unseen if its broadcast is lost (Redis
-down at that moment); the user still exists and the session is open is what is cached, the
-token's own signature, type and expiry are checked at every connect.
+down at that moment), and how long a user deleted straight in the database (pipechat has no
+route for that) can still connect on a process that saw one of their sessions. What is cached
+is "the user exists and the session is open"; the token's own signature, type and expiry are
+checked at every connect, and a socket's token renewal (`authenticate`) always asks the
+database.
 """
 
 from __future__ import annotations
@@ -78,11 +81,15 @@ class OpenSessions:
         self._wanted: dict[int, list[asyncio.Future[_Row | None]]] = {}
         self._lookup: asyncio.Task[None] | None = None
 
-    async def access_user(self, claims: TokenClaims) -> SessionUser:
-        """The user of a checked token whose session is open; 110 or 114 otherwise."""
+    async def access_user(self, claims: TokenClaims, *, fresh: bool = False) -> SessionUser:
+        """The user of a checked token whose session is open; 110 or 114 otherwise.
+
+        `fresh`: ask the database even when the session was seen open lately (and remember
+        the answer either way).
+        """
         session_id = claims.session_id
         entry = self._open.get(session_id)
-        if entry is not None and time.monotonic() - entry[1] < self._ttl:
+        if entry is not None and not fresh and time.monotonic() - entry[1] < self._ttl:
             if entry[0].id != claims.user_id:
                 raise _gone()
             return entry[0]
@@ -92,7 +99,10 @@ class OpenSessions:
         # Ended while the query ran (its answer may predate the revocation): refuse.
         if session_id in self._ended or (row is not None and row.revoked_at is not None):
             raise _revoked()
-        if row is None or row.user_id != claims.user_id:
+        if row is None:
+            self._open.pop(session_id, None)  # its user (and so the session) was deleted
+            raise _gone()
+        if row.user_id != claims.user_id:
             raise _gone()
         return self._remember(session_id, row)
 

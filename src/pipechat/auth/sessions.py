@@ -143,5 +143,6 @@ async def access_socket_token(context: AppContext, token: str, user_id: int) -> 
     if claims.user_id != user_id:
         raise ChatError(ErrorCode.TOKEN_OF_ANOTHER_USER,
                         "the token is for another user; open a new socket for that user")
-    await context.sessions.access_user(claims)
+    # Renewals are few (one per socket per token lifetime): always the database's answer.
+    await context.sessions.access_user(claims, fresh=True)
     return claims
