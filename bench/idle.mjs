@@ -1,9 +1,10 @@
 // Many idle authenticated connections: how fast they connect, whether they stay up, and
 // (measured by the driver) what each one costs the server in memory.
 //
-// One Node event loop connects about 2,000 sockets/s at best, and less on a busy machine,
-// so `spec.loadgenThreads` (default 2) worker threads share the connects, each with its own
-// event loop: the generator must not be what caps the server's connect rate.
+// One Node event loop spends about 1 CPU-ms per connect (socket.io-client, forceNew), so it
+// could never show more than about 1,000 connects/s: `spec.loadgenThreads` (default 2) worker
+// threads share the connects, each with its own event loop, so the generator is not what caps
+// the server's connect rate.
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
 import { closeAll, connectMany, emitLine, now, progress, sleep } from "./clients.mjs";
 
