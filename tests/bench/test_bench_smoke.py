@@ -33,6 +33,11 @@ def test_bench_runs_without_loss_or_duplicates(tmp_path: Path) -> None:
         if workload == "c":
             assert result["connected"] == result["answeredAfterHold"] == 40
             assert result["memoryPerConnectionKiB"] is not None
+            # Two generator threads shared the connects; both CPU figures were measured.
+            assert result["loadgenThreads"] == 2
+            assert result["loadgenCpuMillisPerConnect"] > 0
+            # /proc counts CPU in 10 ms ticks: 40 connects may round to 0.
+            assert result["server"]["cpuMillisPerConnect"] >= 0
             continue
         assert result["sent"] == result["acked"] > 0
         assert result["deliveriesReceived"] == result["deliveriesExpected"] > 0
@@ -43,6 +48,7 @@ def test_bench_runs_without_loss_or_duplicates(tmp_path: Path) -> None:
     assert a["deliveriesExpected"] == 100 * 49  # 1 sender, 49 other members
     assert a["ratioToBaseline"]["deliv/s"] is not None
     assert "targets (issue 5):" in done.stdout
+    assert "(c) >= 1,000 connects/s on one process" in done.stdout
 
 
 @pytest.mark.slow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,6 +150,17 @@ def _client_manager(context: AppContext) -> LifetimeManager:
         outbox_max=settings.redis_outbox_max, timeout=settings.redis_timeout_seconds)
 
 
+def _session_ended(context: AppContext,
+                   namespace: ChatsNamespace) -> Callable[[int], Awaitable[None]]:
+    """What every process does when a session is revoked: refuse it, then end its sockets."""
+
+    async def session_ended(session_id: int) -> None:
+        context.sessions.end(session_id)
+        await namespace.lifetimes.end_session(session_id)
+
+    return session_ended
+
+
 def build_gateway(context: AppContext) -> Gateway:
     """A Socket.IO server for this process, wired to publish chat events."""
     settings = context.settings
@@ -174,7 +186,7 @@ def build_gateway(context: AppContext) -> Gateway:
                            settings.typing_throttle_seconds)
     namespace = ChatsNamespace(context, typing)
     server.register_namespace(namespace)
-    manager.on_session_ended = namespace.lifetimes.end_session
+    manager.on_session_ended = _session_ended(context, namespace)
     context.end_session_sockets = session_ender(server)
     manager.on_members_left = namespace.members_left
     context.leave_chat_rooms = room_leaver(server)
