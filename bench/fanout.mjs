@@ -164,6 +164,14 @@ async function setUp(spec) {
   return { members, connected, chatIds };
 }
 
+// Each typist (the senders, or every member) renews `typing: true` in its chat `rate` times a second (as a client that sends
+// one per keystroke would), without an ack; returns a function that stops them all.
+function startTyping(typers, rate) {
+  const timers = typers.map((m) => setInterval(
+    () => m.socket.emit("typing", { chatId: m.chatId, typing: true }), 1000 / rate));
+  return () => timers.forEach(clearInterval);
+}
+
 async function drain(tracker, timeoutMs) {
   const deadline = now() + timeoutMs;
   while (now() < deadline && (tracker.acksDone < tracker.issued || tracker.receivedOk < tracker.expected)) {
@@ -179,13 +187,22 @@ export async function runFanout(spec) {
   for (const m of members) m.socket.on("receive_message", (message) => tracker.delivered(m, message));
   const senders = members.filter((m) => spec.rooms[m.room].senders.includes(m.user));
   const send = makeSender(tracker, spec);
+  let typingReceived = 0;
+  let typingErrors = 0;
+  for (const m of members) {
+    m.socket.on("typing", () => { typingReceived++; });
+    m.socket.on("exception", () => { typingErrors++; });
+  }
   const reporter = setInterval(() => progress(
     `sent ${tracker.issued} acked ${tracker.acksDone} delivered ${tracker.received}/${tracker.expected}`), 1000);
   emitLine({ event: "start" });
   const cpu0 = process.cpuUsage();
   const started = now();
+  const typists = spec.typists === "all" ? members : senders;
+  const stopTyping = spec.typingRate ? startTyping(typists, spec.typingRate) : () => {};
   if (spec.rate) await openLoop(senders, send, spec.rate, spec.seconds);
   else await closedLoop(senders, send, spec.messagesPerSender, spec.inFlight);
+  stopTyping();
   await drain(tracker, spec.drainTimeoutMs ?? 15000);
   const cpu = process.cpuUsage(cpu0);
   emitLine({ event: "end" });
@@ -218,6 +235,9 @@ export async function runFanout(spec) {
     messagesPerSecond: Math.round(tracker.ackOk / ackSeconds),
     deliveriesPerSecond: Math.round(tracker.received / receiveSeconds),
     latencyMs: { ack: summarize(tracker.ackLatency), receive: summarize(tracker.receiveLatency) },
+    typingRate: spec.typingRate ?? 0,
+    typingReceived,
+    typingErrors,
     loadgenCpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / ((now() - started) / 1000)) * 100),
   };
 }

@@ -28,6 +28,8 @@ COLUMNS = [
     ("ack p50", lambda r: _lat(r, "ack", "p50")),
     ("ack p99", lambda r: _lat(r, "ack", "p99")),
     ("conn/s", lambda r: r.get("connectRate")),
+    ("ms/conn", lambda r: r["server"].get("cpuMillisPerConnect")),
+    ("gen ms/conn", lambda r: r.get("loadgenCpuMillisPerConnect")),
     ("srv cpu%", lambda r: r["server"]["cpuPercent"]),
     ("us/deliv", lambda r: r["server"].get("cpuMicrosPerDelivery")),
     ("rss MiB", lambda r: r["server"]["rssPeakMiB"]),
@@ -36,7 +38,7 @@ COLUMNS = [
 
 # Bigger is better for these; for latencies smaller is better. Ratios are ours / baseline.
 RATIO_KEYS = {"msg/s", "deliv/s", "recv p50", "p90", "p99", "max", "ack p50", "ack p99",
-              "conn/s", "KiB/conn",
+              "conn/s", "KiB/conn", "ms/conn",
               "us/deliv"}
 
 
@@ -131,6 +133,20 @@ def check_targets(results: list[Result]) -> list[tuple[str, bool, str]]:
                        f"{p50} ms"))
         checks.append(("(d) send->receive p99 <= 50 ms", p99 is not None and p99 <= 50,
                        f"{p99} ms"))
+    return checks
+
+
+def check_connect_storm(results: list[Result]) -> list[tuple[str, bool, str]]:
+    """Issue 12's targets for (c) on one process: connects/s and memory per connection."""
+    checks = []
+    for c in (r for r in results if r["workload"] == "c" and r["target"] == "pipechat"):
+        rate = c.get("connectRate") or 0
+        cpu = c["server"].get("cpuMillisPerConnect")
+        checks.append(("(c) >= 1,000 connects/s on one process", rate >= 1000,
+                       f"{rate} connects/s, server {cpu} CPU-ms per connect, load generator "
+                       f"{c.get('loadgenCpuMillisPerConnect')} CPU-ms per connect"))
+        kib = c.get("memoryPerConnectionKiB") or 0
+        checks.append(("(c) <= 24 KiB per idle connection", 0 < kib <= 24, f"{kib} KiB"))
     return checks
 
 

@@ -5,6 +5,8 @@
     .venv/bin/python bench/run.py --database postgresql://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/run.py --workloads a,b --scale 0.1   # a quick look
     .venv/bin/python bench/run.py --workloads e --database postgresql://...  # 1 vs 2 processes
+    .venv/bin/python bench/run.py --chat-list [--database postgresql://...]  # GET /chats
+    .venv/bin/python bench/run.py --workloads d --members 50 --typing 5   # with typing
 
 Prints progress on stderr, one JSON object per workload and target on stdout (lines starting
 with `{`), then a table and the targets of issue 5 ((a)-(d)) and issue 12 ((e)). Exit status 1
@@ -14,6 +16,7 @@ when a run lost, duplicated or failed anything.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import shutil
@@ -25,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import list_explain
 import procstat
 import report
 from deployment import Deployment
@@ -119,6 +123,11 @@ def drive(deployment: Deployment, spec: dict[str, Any], timeout: float,
         figures["cpuSecondsPerProcess"] = [
             round(end.cpu_seconds - start.cpu_seconds, 3)
             for start, end in zip(apart["start"], apart["end"], strict=True)]
+    if "connected" in marks and result.get("connected"):
+        # The server's CPU from the first connect to the last, per connect: steadier than the
+        # rate on a shared machine.
+        connecting = marks["connected"].cpu_seconds - marks["start"].cpu_seconds
+        figures["cpuMillisPerConnect"] = round(1000 * connecting / result["connected"], 3)
     if "held" in marks and result.get("connected"):
         grown = marks["held"].rss_bytes - marks["start"].rss_bytes
         result["memoryPerConnectionKiB"] = round(grown / result["connected"] / 1024, 2)
@@ -153,7 +162,8 @@ def run_one(target: str, workload: Workload, args: argparse.Namespace,
                                       prefix=f"b{workload.name.replace('.', '')}")
         print(f"  {len(users)} users ready in {time.monotonic() - started:.1f} s", file=sys.stderr)
         spec = workload.spec | {"url": deployment.urls[0], "urls": deployment.urls,
-                                "users": [{"id": u.id, "token": u.token} for u in users]}
+                                "users": [{"id": u.id, "token": u.token} for u in users],
+                                "loadgenThreads": args.loadgen_threads}
         profile = (args.profile / f"{workload.name}-{target}.txt") if args.profile else None
         loadgen, figures = drive(deployment, spec, args.timeout, profile)
         saved = deployment.count_saved(loadgen.get("chatIds", []))
@@ -181,7 +191,7 @@ def run_one(target: str, workload: Workload, args: argparse.Namespace,
 def _errors(result: Result, reorder_is_error: bool = True) -> dict[str, Any]:
     errors: dict[str, Any] = {}
     for key in ("ackTimeouts", "unexpected", "reordered", "corrupted", "duplicateIds",
-                "connectErrors", "disconnectsWhileHeld"):
+                "connectErrors", "disconnectsWhileHeld", "typingErrors"):
         if key == "reordered" and not reorder_is_error:
             continue
         if result.get(key):
@@ -216,15 +226,30 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="multiply message counts and (d)'s duration (0.1 for a quick look)")
     parser.add_argument("--connections", type=int, default=10000, help="(c) connections")
     parser.add_argument("--hold", type=float, default=30, help="(c) seconds to hold them")
+    parser.add_argument("--idle-users", type=int, default=500,
+                        help="(c) users the connections belong to, in turn")
+    parser.add_argument("--loadgen-threads", type=int, default=2,
+                        help="(c) load generator threads sharing the connects (one Node event "
+                        "loop caps at about 2,000 connects/s)")
     parser.add_argument("--rate", type=float, default=1000, help="(d) messages/s in total")
     parser.add_argument("--seconds", type=float, default=20, help="(d) seconds of load")
     parser.add_argument("--rooms", type=int, default=20, help="(b), (d) rooms")
     parser.add_argument("--members", type=int, default=10, help="(b), (d) members per room")
+    parser.add_argument("--typing", type=float, default=0,
+                        help="(a), (b), (d): each sender also renews `typing` this many times "
+                        "a second while sending (issue 14: 5)")
+    parser.add_argument("--typists", choices=["senders", "all"], default="senders",
+                        help="with --typing: who types, each room's senders or every member")
     parser.add_argument("--timeout", type=float, default=900, help="per workload, seconds")
     parser.add_argument("--json", type=Path, help="also write all results to this file")
     parser.add_argument("--profile", type=Path,
                         help="record py-spy stacks of the server into this directory")
     parser.add_argument("--keep", action="store_true", help="keep server data dirs and logs")
+    parser.add_argument("--chat-list", action="store_true",
+                        help="instead of the workloads: GET /chats by activity for a user in "
+                        "1,000 chats of 1,000,000 messages (bench/list_explain.py), on SQLite "
+                        "or --database; the sizes below")
+    list_explain.add_arguments(parser.add_argument_group("--chat-list"))
     return parser.parse_args(argv)
 
 
@@ -237,7 +262,8 @@ def run_workload(name: str, targets: list[str], args: argparse.Namespace) -> lis
                                            args.members)]
     else:
         workload = build(name, args.scale, args.connections, args.hold, args.rate,
-                         args.seconds, args.rooms, args.members)
+                         args.seconds, args.rooms, args.members, args.typing,
+                         args.idle_users, args.typists)
         pairs = [(workload, [(target, 1) for target in targets])]
     results: list[Result] = []
     for workload, runs in pairs:
@@ -258,6 +284,10 @@ def run_workload(name: str, targets: list[str], args: argparse.Namespace) -> lis
 def main(argv: list[str] | None = None) -> int:
     """Run the selected workloads, print JSON lines, the table and the targets."""
     args = parse_args(argv)
+    if args.chat_list:
+        args.database = args.database or "sqlite"
+        asyncio.run(list_explain.run(args))  # the target's line is printed, met or not
+        return 0
     ensure_node_modules()
     targets = ["pipechat", "baseline"] if args.baseline else ["pipechat"]
     if args.baseline_only:
@@ -267,6 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         results.extend(run_workload(name.strip(), targets, args))
     print("\n" + report.table(results))
     checks = [(5, *check) for check in report.check_targets(results)]
+    checks += [(12, *check) for check in report.check_connect_storm(results)]
     checks += [(12, *check) for check in report.check_scale_out(results)]
     for issue in (5, 12):
         if any(number == issue for number, *_ in checks):

@@ -30,11 +30,25 @@ def _rooms(count: int, size: int, senders: int) -> list[dict[str, list[int]]]:
 
 
 def build(name: str, scale: float, connections: int, hold: float, rate: float,
-          seconds: float, rooms: int = 20, members: int = 10) -> Workload:
+          seconds: float, rooms: int = 20, members: int = 10, typing: float = 0,
+          idle_users: int = 500, typists: str = "senders") -> Workload:
     """Workload `name` with message counts multiplied by `scale`.
 
-    `rooms` x `members` shape (b) and (d); the issue's figures are for 20 x 10.
+    `rooms` x `members` shape (b) and (d); the issue's figures are for 20 x 10. `typing` > 0
+    makes each sender (`typists="all"`: each member) of (a), (b), (d) also renew
+    `typing: true` that many times a second while the messages go (issue 14). (c)'s
+    connections belong to `idle_users` users in turn (10,000 measures presence for as many
+    online users).
     """
+    workload = _build(name, scale, connections, hold, rate, seconds, rooms, members, idle_users)
+    if typing <= 0 or workload.spec["kind"] != "fanout":
+        return workload
+    return replace(workload, title=f"{workload.title}, {typists} typing {typing:g}/s",
+                   spec=workload.spec | {"typingRate": typing, "typists": typists})
+
+
+def _build(name: str, scale: float, connections: int, hold: float, rate: float,
+           seconds: float, rooms: int, members: int, idle_users: int) -> Workload:
     def scaled(n: int) -> int:
         return max(1, round(n * scale))
 
@@ -51,7 +65,7 @@ def build(name: str, scale: float, connections: int, hold: float, rate: float,
                          "messagesPerSender": scaled(500), "inFlight": 10})
     if name == "c":
         return Workload("c", f"{connections:,} idle authenticated connections, held {hold:g} s",
-                        min(500, connections),
+                        min(idle_users, connections),
                         {"kind": "idle", "connections": connections, "holdSeconds": hold})
     if name == "d":
         return Workload("d", f"{rooms} rooms x {members} members, {rate:g} msg/s open loop "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from http import HTTPStatus
@@ -29,6 +30,8 @@ from pipechat.messages.router import router as messages_router
 from pipechat.messages.writer import MessageWriter
 from pipechat.metrics import ERRORS
 from pipechat.middleware import AllowedHostsMiddleware, BodyLimitMiddleware
+from pipechat.presence.service import PresenceService
+from pipechat.presence.store import LocalStore, PresenceStore, RedisStore
 from pipechat.realtime.gateway import Gateway, build_gateway
 from pipechat.users.router import router as users_router
 from pipechat.web.router import FAVICON_PATH, install_web
@@ -73,6 +76,18 @@ def _install_error_handlers(app: FastAPI) -> None:
         return JSONResponse(error.rest_body(), status_code=error.status)
 
 
+def build_presence(context: AppContext) -> PresenceService:
+    """Presence across processes with Redis, else within this one."""
+    settings = context.settings
+    store: PresenceStore = LocalStore()
+    if settings.redis_url:
+        store = RedisStore(settings.redis_url, settings.redis_channel, uuid.uuid4().hex,
+                           settings.presence_host_ttl_seconds, settings.redis_timeout_seconds)
+    return PresenceService(context.db, store, context.publish_to_users,
+                           settings.presence_grace_seconds,
+                           settings.presence_host_ttl_seconds / 3)
+
+
 def create_fastapi(context: AppContext, gateway: Gateway | None = None) -> FastAPI:
     """The REST application, without the Socket.IO wrapper (whose lifecycle it runs)."""
 
@@ -91,6 +106,9 @@ def create_fastapi(context: AppContext, gateway: Gateway | None = None) -> FastA
         context.message_writer = writer
         context.drain = drain
         writer.start()
+        presence = build_presence(context)
+        await presence.start(forget_previous=not context.settings.redis_url)
+        context.presence = presence
         if gateway is not None:
             gateway.start()
         listener = MetricsListener(context) if context.settings.metrics_port is not None else None
@@ -102,6 +120,8 @@ def create_fastapi(context: AppContext, gateway: Gateway | None = None) -> FastA
             if listener is not None:
                 await listener.stop()
             await drain()
+            context.presence = None
+            await presence.close()
             if gateway is not None:
                 await gateway.close()
             await context.db.dispose()

@@ -52,6 +52,10 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         ws=websocket_protocol(),
         # A frame larger than a packet may be is refused (1009) before it is buffered whole.
         ws_max_size=settings.max_payload_bytes,
+        # engine.io's heartbeat (a PING every 25 s, the connection closed when no PONG follows
+        # within 20 s) already finds dead peers: uvicorn's own websocket pings would only add
+        # two timers per idle connection (about 1 KiB) and their wake-ups.
+        ws_ping_interval=None,
         timeout_graceful_shutdown=10,
         # The client address the throttles count by: X-Forwarded-For is believed only from
         # these proxies (uvicorn's own default trusts loopback alone).

@@ -56,6 +56,14 @@ class Settings(BaseSettings):
     chats_per_user: int = Field(default=20, gt=0)
     chats_window_seconds: int = Field(default=600, gt=0)
     sockets_per_user: int = Field(default=20, gt=0)
+    # Typing and presence (presence/, realtime/typing.py): see the README's "Typing and presence".
+    typing_timeout_seconds: float = Field(default=6.0, gt=0)
+    typing_throttle_seconds: float = Field(default=2.0, ge=0)
+    presence_grace_seconds: float = Field(default=5.0, ge=0)
+    presence_host_ttl_seconds: float = Field(default=15.0, ge=1)
+    # Open sessions remembered for socket connects (auth/opensessions.py).
+    session_cache_seconds: float = Field(default=60.0, ge=0)
+    session_cache_size: int = Field(default=100_000, ge=0)
     limits_max_keys: int = Field(default=50_000, ge=100)
     forwarded_allow_ips: str = "127.0.0.1,::1"
     page_size_max: int = Field(default=100, gt=0)

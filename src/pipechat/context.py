@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from pipechat.auth.opensessions import OpenSessions
 from pipechat.auth.service import PasswordHasher, TokenService
 from pipechat.config import Settings
 from pipechat.db import Database
@@ -13,6 +14,7 @@ from pipechat.limits.service import Limits
 
 if TYPE_CHECKING:
     from pipechat.messages.writer import MessageWriter
+    from pipechat.presence.service import PresenceService
 
 
 
@@ -53,21 +55,26 @@ class AppContext:
     tokens: TokenService
     passwords: PasswordHasher
     limits: Limits
+    # The sessions this process found open: what socket connects are checked against.
+    sessions: OpenSessions
     publish_to_users: Publisher = field(default=_publish_nowhere)
     # Disconnects every socket of a revoked session, on every process.
     end_session_sockets: SessionEnder = field(default=_no_sockets_to_end)
     # Takes these users' sockets out of a chat's room, on every process (they left the chat).
     leave_chat_rooms: RoomLeaver = field(default=_no_rooms_to_leave)
     message_writer: MessageWriter | None = None
+    # Counts this process's sockets per user and announces presence (set while serving).
+    presence: PresenceService | None = None
     # Commits and delivers everything accepted so far and refuses new messages (shutdown).
     drain: Callable[[], Awaitable[None]] = field(default=_nothing_to_drain)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> AppContext:
         """Build the context; raises `ConfigError` for unsafe settings."""
+        db = Database(settings)
         return cls(
             settings=settings,
-            db=Database(settings),
+            db=db,
             tokens=TokenService(
                 secret=settings.resolve_jwt_secret(),
                 access_ttl=settings.access_token_ttl_seconds,
@@ -78,4 +85,6 @@ class AppContext:
                 time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
             ),
             limits=Limits.from_settings(settings),
+            sessions=OpenSessions(db, max_entries=settings.session_cache_size,
+                                  ttl_seconds=settings.session_cache_seconds),
         )

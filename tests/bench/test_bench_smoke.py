@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from support import REDIS_URL, need_service
+from support import POSTGRES_URL, REDIS_URL, need_service
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,6 +33,11 @@ def test_bench_runs_without_loss_or_duplicates(tmp_path: Path) -> None:
         if workload == "c":
             assert result["connected"] == result["answeredAfterHold"] == 40
             assert result["memoryPerConnectionKiB"] is not None
+            # Two generator threads shared the connects; both CPU figures were measured.
+            assert result["loadgenThreads"] == 2
+            assert result["loadgenCpuMillisPerConnect"] > 0
+            # /proc counts CPU in 10 ms ticks: 40 connects may round to 0.
+            assert result["server"]["cpuMillisPerConnect"] >= 0
             continue
         assert result["sent"] == result["acked"] > 0
         assert result["deliveriesReceived"] == result["deliveriesExpected"] > 0
@@ -43,6 +48,7 @@ def test_bench_runs_without_loss_or_duplicates(tmp_path: Path) -> None:
     assert a["deliveriesExpected"] == 100 * 49  # 1 sender, 49 other members
     assert a["ratioToBaseline"]["deliv/s"] is not None
     assert "targets (issue 5):" in done.stdout
+    assert "(c) >= 1,000 connects/s on one process" in done.stdout
 
 
 @pytest.mark.slow
@@ -87,3 +93,40 @@ def test_scale_out_workload_runs_two_processes_beside_one(tmp_path: Path) -> Non
         assert name in targets, name
     assert targets["(e.d) pipechat-x2: zero loss and duplicates"]["met"] is True
     assert "targets (issue 12):" in done.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("database", ["sqlite", pytest.param(
+    "postgresql", marks=pytest.mark.postgres)])
+def test_chat_list_benchmark_runs_on_both_databases(database: str) -> None:
+    target = "sqlite" if database == "sqlite" else need_service("postgresql", POSTGRES_URL)
+    command = [sys.executable, str(ROOT / "bench" / "run.py"), "--chat-list", "--chats", "30",
+               "--messages", "3000", "--others", "30", "--requests", "20"]
+    if database != "sqlite":
+        command += ["--database", target]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "filled 30 chats of user 1 with 3000 messages (+30 other chats)" in done.stdout
+    assert "ix_messages_chat_id_id_author_id" in done.stdout
+    for case in ("never read", "read up to the middle", "all read"):
+        assert f"| {case}: server-side | 20 |" in done.stdout, done.stdout[-3000:]
+    assert "| POST /chats/{cid}/read, marker one message further | 20 |" in done.stdout
+    assert "target (issue 13): [" in done.stdout  # reported; speed is not asserted here
+
+
+@pytest.mark.slow
+def test_typing_option_renews_typing_while_sending(tmp_path: Path) -> None:
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are needed to run the socket.io-client load generator")
+    out = tmp_path / "bench.json"
+    command = [sys.executable, str(ROOT / "bench" / "run.py"), "--workloads", "d",
+               "--scale", "0.3", "--rate", "50", "--seconds", "10", "--rooms", "2",
+               "--members", "5", "--typing", "5", "--json", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    [result] = json.loads(out.read_text())["results"]
+    assert result["errors"] == {} and result["typingRate"] == 5
+    assert result["typingErrors"] == 0
+    # 4 senders for 3 s: at least their first `typing: true` reached their 4 room mates each.
+    assert result["typingReceived"] >= 4 * 4
+    assert result["deliveriesReceived"] == result["deliveriesExpected"] > 0

@@ -10,8 +10,8 @@ from realtime.peers import Peer
 from support import LiveServer, create_chat, register
 
 PUBLIC_PROFILE = {"id", "nickname", "role", "createdAt", "updatedAt"}
-# What a member is in the chat, beside their profile.
-MEMBERSHIP = {"chatRole", "lastReadMessageId"}
+# What a member is in the chat, beside their profile (presence: every member shares the chat).
+MEMBERSHIP = {"chatRole", "lastReadMessageId", "online", "lastSeenAt"}
 
 
 def assert_public(chat: dict[str, Any]) -> None:

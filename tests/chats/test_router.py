@@ -21,7 +21,7 @@ from support import (
 )
 
 USER_KEYS = {"id", "nickname", "role", "createdAt", "updatedAt", "chatRole",
-             "lastReadMessageId"}  # never the email
+             "lastReadMessageId", "online", "lastSeenAt"}  # never the email
 
 
 async def walk(api: httpx.AsyncClient, url: str, account: Account) -> list[dict[str, Any]]:

@@ -236,3 +236,37 @@ def test_the_gateway_uses_the_broadcast_managers(redis_url: str | None,
     assert type(manager) is expected
     # The lifetime managers only add ending sessions; fan-out (and pub/sub) stay underneath.
     assert isinstance(manager, RoomcastManager if redis_url else BroadcastManager)
+
+
+async def test_heartbeat_pings_come_from_the_wheel_not_a_task_per_socket() -> None:
+    if not engineio_writer.LEAN_QUEUE_APPLIES or not engineio_writer.PATCH_APPLIES:
+        pytest.skip("python-engineio's socket changed: the stock heartbeat runs")
+    class WheelServer(QuickServer):
+        def _engineio_server_class(self) -> type:
+            return engineio_writer.LeanQueueServer
+
+    server = WheelServer(async_mode="asgi", ping_interval=1, ping_timeout=2)
+    server.adopted = []
+
+    @server.on("join", namespace=NS)
+    async def join(sid: str, room: str) -> str:
+        return "joined"
+
+    async with serving(server) as url:
+        listeners = [await Listener().join(url, "r") for _ in range(3)]
+        try:
+            wheel = server.eio.ping_wheel
+            assert wheel.pending() == 3
+            assert not [t for t in asyncio.all_tasks() if "_send_ping" in repr(t.get_coro())]
+            # Pinged, and answered (the next PING is due again: PONG reschedules it).
+            deadline = asyncio.get_running_loop().time() + WAIT
+            while wheel.sent < 3 or wheel.pending() < 3:
+                assert asyncio.get_running_loop().time() < deadline
+                await asyncio.sleep(0.05)
+            # Still connected and served after the heartbeat.
+            for listener in listeners:
+                assert await listener.client.call("join", "r", namespace=NS,
+                                                  timeout=WAIT) == "joined"
+        finally:
+            for listener in listeners:
+                await listener.client.disconnect()

@@ -54,7 +54,7 @@ async def test_create_chat_tells_every_socket_of_every_member(
     chat = ack["data"]
     assert [user["id"] for user in chat["users"]] == sorted([creator.id, member.id])
     assert set(chat["users"][0]) == {"id", "nickname", "role", "createdAt", "updatedAt",
-                                     "chatRole", "lastReadMessageId"}
+                                     "chatRole", "lastReadMessageId", "online", "lastSeenAt"}
     assert {"id", "createdAt", "updatedAt", "users", "seq", "kind", "name"} <= set(chat)
     assert await creator_socket.next("chat_created") == chat
     for peer in member_sockets:

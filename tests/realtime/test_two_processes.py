@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+import socketio
 
 from realtime.peers import Peer, make_chat
 from support import (
@@ -81,3 +82,27 @@ async def test_logout_on_one_process_disconnects_the_sessions_sockets_on_both(
         finally:
             for peer in peers:
                 await peer.close()
+
+
+async def test_a_session_logged_out_on_one_process_is_refused_by_the_others_cache(
+        two_servers: tuple[ServerProcess, ServerProcess]) -> None:
+    a, b = two_servers
+    async with httpx.AsyncClient(base_url=a.url, timeout=30) as api:
+        alice = await register(api)
+        # B has seen the session open (its connect cache remembers it for a minute).
+        first, second = (await Peer().connect(b.url, alice.access_token),
+                         await Peer().connect(b.url, alice.access_token))
+        await second.close()
+        try:
+            assert (await api.post("/auth/logout", headers=alice.bearer)).status_code == 204
+            # The broadcast that ends B's socket has reached B by now ...
+            assert (await first.next("exception"))["code"] == 114
+            await first.next("disconnect")
+            # ... and B refuses the session on a new connect, without waiting out its cache.
+            refused = Peer()
+            with pytest.raises(socketio.exceptions.ConnectionError):
+                await refused.connect(b.url, alice.access_token)
+            assert (await refused.next("connect_error"))["data"]["code"] == 114
+            await refused.close()
+        finally:
+            await first.close()

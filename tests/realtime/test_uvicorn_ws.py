@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 import pytest
@@ -10,6 +11,8 @@ import uvicorn
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request
+from websockets.protocol import Protocol
 
 from pipechat.realtime import uvicorn_ws
 from pipechat.realtime.leanqueue import LeanEvent, LeanQueue
@@ -59,6 +62,12 @@ async def test_lean_protocol_echoes_and_forgets_the_handshake() -> None:
             assert isinstance(protocol, WebSocketsSansIOProtocol)
             assert type(protocol.queue) is LeanQueue and type(protocol.writable) is LeanEvent
             assert not hasattr(protocol, "request") and not hasattr(protocol, "response")
+            # Nothing holds the handshake request any more, the frame parser's frame included.
+            assert uvicorn_ws.PARSER_SWAP_APPLIES
+            assert protocol.conn.parser.gi_code is Protocol.parse.__code__
+            assert [o for o in gc.get_objects() if type(o) is Request] == [client.request]
+            await client.send("after the swap")
+            assert await client.recv() == "after the swap"
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, timeout=15)

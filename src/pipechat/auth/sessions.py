@@ -15,7 +15,7 @@ from sqlalchemy import delete, update
 
 from pipechat.auth.models import LoginSession
 from pipechat.auth.schemas import TokenPair
-from pipechat.auth.service import TokenClaims, access_session_user, new_token_id
+from pipechat.auth.service import TokenClaims, new_token_id
 from pipechat.context import AppContext
 from pipechat.db import utc_now
 from pipechat.errors import ChatError, ErrorCode
@@ -79,7 +79,7 @@ async def do_rotate_refresh_token(context: AppContext, claims: TokenClaims) -> s
             not_after = row.expires_at.timestamp()
     if error is not None:
         if reused:
-            await context.end_session_sockets(claims.session_id)
+            await _end_session(context, claims.session_id)
         raise error
     tokens = context.tokens
     return tokens.encode(tokens.issue("refresh", claims.user_id, claims.session_id,
@@ -114,8 +114,15 @@ async def do_revoke_session(context: AppContext, session_id: int) -> bool:
             .values(revoked_at=utc_now()))
     revoked = bool(getattr(result, "rowcount", 0))
     if revoked:
-        await context.end_session_sockets(session_id)
+        await _end_session(context, session_id)
     return revoked
+
+
+async def _end_session(context: AppContext, session_id: int) -> None:
+    """After the revocation's commit: refuse the session here at once, then end its sockets
+    and forget it on every process (one broadcast does both)."""
+    context.sessions.end(session_id)
+    await context.end_session_sockets(session_id)
 
 
 async def do_logout(context: AppContext, claims: TokenClaims) -> None:
@@ -136,6 +143,6 @@ async def access_socket_token(context: AppContext, token: str, user_id: int) -> 
     if claims.user_id != user_id:
         raise ChatError(ErrorCode.TOKEN_OF_ANOTHER_USER,
                         "the token is for another user; open a new socket for that user")
-    async with context.db.read() as session:
-        await access_session_user(session, claims)
+    # Renewals are few (one per socket per token lifetime): always the database's answer.
+    await context.sessions.access_user(claims, fresh=True)
     return claims

@@ -10,7 +10,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from pipechat.messages.schemas import MessagePublic
 from pipechat.schemas import CamelModel, PositiveId, StrictInput, check_storable
-from pipechat.users.schemas import UserPublic
+from pipechat.users.schemas import Presence, UserPublic
 
 # Bounded so a hostile client cannot make one request touch unbounded rows.
 MAX_IDS_PER_REQUEST = 100
@@ -56,8 +56,11 @@ class ChatIds(StrictInput):
     chat_ids: list[PositiveId] = Field(min_length=1, max_length=MAX_IDS_PER_REQUEST)
 
 
-class MemberPublic(UserPublic):
-    """A member of a chat: their public profile and their place in the chat."""
+class MemberPublic(Presence, UserPublic):
+    """A member of a chat: their public profile, presence and place in the chat.
+
+    Every member shares the chat, so each may see the others' presence.
+    """
 
     chat_role: ChatRole | None = Field(description="owner, admin or member in a group; "
                                                    "null in a direct chat")

@@ -13,7 +13,6 @@ from pipechat.chats.models import Chat, chat_members
 from pipechat.chats.schemas import ChatListItem, ChatPublic, MemberPublic
 from pipechat.messages.models import Message
 from pipechat.messages.schemas import MessagePublic
-from pipechat.pagination import owned_by
 from pipechat.users.models import User
 from pipechat.users.schemas import Author, UserPublic
 
@@ -33,7 +32,8 @@ async def load_members(session: AsyncSession,
     for chat_id, role, last_read, user in rows:
         profile = UserPublic.model_validate(user).model_dump()
         members[chat_id].append(MemberPublic(
-            **profile, chat_role=role if kinds[chat_id] == "group" else None,
+            **profile, online=user.online, last_seen_at=user.last_seen_at,
+            chat_role=role if kinds[chat_id] == "group" else None,
             last_read_message_id=last_read))
     return members
 
@@ -73,45 +73,37 @@ async def render_chat(session: AsyncSession, chat: Chat) -> ChatPublic:
     return (await render_chats(session, [chat]))[0]
 
 
-def select_unread(chat_id: int, viewer_id: int, marker: int | None, cap: int,
-                  dialect: str) -> Select[int]:
-    """Messages of others after the marker, counting at most `cap` of them.
+def select_unread(viewer_id: int, chat_ids: Sequence[int], cap: int) -> Select[tuple[
+        int, int | None, int | None, int]]:
+    """The viewer's memberships of `chat_ids` with marker, hidden mark and unread count.
 
-    A range of the (chat_id, id) index from the marker on, stopped after `cap` rows, so a
-    chat never read costs no more than one read to the cap.
+    One statement for the whole page. Each count is a correlated range of the messages index
+    (chat_id, id, author_id) from the marker on, stopped after `cap` rows: index entries only
+    (author_id is in the index), and a chat never read costs no more than `cap` of them.
     """
     m = Message.__table__.c
-    after = (select(m.id).where(owned_by(m.chat_id, chat_id, dialect), m.id > (marker or 0),
+    mine = chat_members.alias("mine")
+    after = (select(m.id).where(m.chat_id == mine.c.chat_id,
+                                m.id > func.coalesce(mine.c.last_read_message_id, 0),
                                 m.author_id != viewer_id)
-             .order_by(m.chat_id, m.id).limit(cap).subquery())
-    return select(func.count()).select_from(after)
-
-
-async def count_unread(session: AsyncSession, chat_id: int, viewer_id: int,
-                       marker: int | None, cap: int) -> int:
-    """`select_unread`'s count."""
-    dialect = session.get_bind().dialect.name
-    return int(await session.scalar(select_unread(chat_id, viewer_id, marker, cap, dialect))
-               or 0)
+             .order_by(m.chat_id, m.id).limit(cap).correlate(mine).subquery("after"))
+    unread = select(func.count()).select_from(after).correlate(mine).scalar_subquery()
+    return (select(mine.c.chat_id, mine.c.last_read_message_id, mine.c.hidden_upto,
+                   unread.label("unread"))
+            .where(mine.c.user_id == viewer_id, mine.c.chat_id.in_(list(chat_ids))))
 
 
 async def render_items(session: AsyncSession, chats: Sequence[Chat], viewer_id: int,
                        cap: int) -> list[ChatListItem]:
     """`chats` as the member `viewer_id` sees them: with unread count and read marker."""
-    m = chat_members.c
     mine = {row.chat_id: row for row in await session.execute(
-        select(m.chat_id, m.last_read_message_id, m.hidden_upto).where(
-            m.user_id == viewer_id, m.chat_id.in_([chat.id for chat in chats])))}
+        select_unread(viewer_id, [chat.id for chat in chats], cap))}
     items = []
     for chat, public in zip(chats, await render_chats(session, chats), strict=True):
         row = mine.get(chat.id)
         marker = row.last_read_message_id if row is not None else None
         hidden = row is not None and row.hidden_upto is not None \
             and (chat.last_message_id or 0) <= row.hidden_upto
-        unread = 0
-        if chat.last_message_id is not None and (marker is None
-                                                  or chat.last_message_id > marker):
-            unread = await count_unread(session, chat.id, viewer_id, marker, cap)
-        items.append(ChatListItem(**public.model_dump(), unread_count=unread,
+        items.append(ChatListItem(**public.model_dump(), unread_count=row.unread if row else 0,
                                   last_read_message_id=marker, hidden=hidden))
     return items

@@ -17,8 +17,10 @@ class Message(Timestamped, Base):
 
     __tablename__ = "messages"
     __table_args__ = (
-        # Cursor pagination of one chat is a range scan on (chat_id, id).
-        Index("ix_messages_chat_id_id", "chat_id", "id"),
+        # Cursor pagination of one chat is a range scan on (chat_id, id). author_id rides
+        # along so an unread count ("messages of others after my marker") reads the index
+        # alone, not one table row per message (docs/performance.md, the chat list).
+        Index("ix_messages_chat_id_id_author_id", "chat_id", "id", "author_id"),
         # A client re-sending after a reconnect must hit the row it already made.
         UniqueConstraint("author_id", "client_message_id"),
         # Catch-up relies on ids never being handed out twice, even after deletes.

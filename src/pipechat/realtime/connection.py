@@ -5,22 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipechat.auth.service import access_session_user, parse_authorization
+from pipechat.auth.opensessions import SessionUser
+from pipechat.auth.service import parse_authorization
 from pipechat.context import AppContext
 from pipechat.errors import ChatError, ErrorCode
 from pipechat.realtime.ratelimit import TokenBucket
 
-
-@dataclass(frozen=True, slots=True)
-class SocketUser:
-    """What a socket needs of its user for as long as it stays connected.
-
-    Not the ORM `User`: a detached row with its instance state costs about 2 KiB per socket,
-    and nothing after the connect needs more than these two fields.
-    """
-
-    id: int
-    nickname: str
+# What a socket needs of its user for as long as it stays connected. Not the ORM `User`: a
+# detached row with its instance state cost about 2 KiB per socket, and nothing after the
+# connect needs more than its id and nickname. One object per session, shared by its sockets.
+SocketUser = SessionUser
 
 
 @dataclass(slots=True)
@@ -54,9 +48,7 @@ def _token_from(environ: dict[str, Any], auth: Any) -> str:
 async def access_connection(context: AppContext, environ: dict[str, Any], auth: Any) -> Connection:
     """The connection of a valid access token of an open session; a 11x ChatError otherwise."""
     claims = context.tokens.check_token(_token_from(environ, auth), "access")
-    async with context.db.read() as session:
-        user = await access_session_user(session, claims)
+    user = await context.sessions.access_user(claims)
     settings = context.settings
     bucket = TokenBucket(settings.rate_limit_per_second, settings.rate_limit_burst)
-    return Connection(SocketUser(user.id, user.nickname), bucket, claims.session_id,
-                      claims.expires_at)
+    return Connection(user, bucket, claims.session_id, claims.expires_at)

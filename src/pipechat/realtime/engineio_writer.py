@@ -9,8 +9,10 @@ The patch applies only to the exact `AsyncSocket.poll` it was written against (i
 fingerprinted), so a python-engineio upgrade that changes it falls back to the stock code.
 
 `LeanQueueServer` gives each socket a `LeanQueue` (a `SendBuffer`, which also caps the bytes
-queued) instead of an `asyncio.Queue` (about 2.5 KiB less per idle socket); it applies only to
-the exact `AsyncSocket` class (every use of its queue) it was written against.
+queued) instead of an `asyncio.Queue` (about 2.5 KiB less per idle socket), and one `PingWheel`
+for the heartbeats of all its sockets instead of a task each; both apply only to the exact
+`AsyncSocket` class (every use of its queue, `schedule_ping`, `_send_ping`) they were written
+against.
 
 `AnsweringSocket.handle_post_request` answers an over-size long-polling POST: engine.io's own
 ends the session with `disconnect`, which waits for the client to read the CLOSE packet; a
@@ -28,6 +30,7 @@ from typing import Any, NoReturn
 import engineio
 from engineio import async_socket, exceptions, payload
 
+from pipechat.realtime.pingwheel import PingWheel
 from pipechat.realtime.sendbuffer import SendBuffer
 from pipechat.realtime.upstream import source_sha256
 
@@ -71,7 +74,19 @@ class AnsweringSocket(async_socket.AsyncSocket):  # type: ignore[misc]
 
 
 class QuickPollSocket(AnsweringSocket):
-    """An engine.io socket whose writer wakes without a task or timer per packet."""
+    """An engine.io socket whose writer wakes without a task or timer per packet, and whose
+    heartbeat PINGs come from the server's `PingWheel` instead of a task of its own."""
+
+    last_ping: float | None  # engine.io's: when the last PING left, None while one is due
+
+    def schedule_ping(self) -> None:
+        """The stock `schedule_ping`, on the wheel when the server has one."""
+        wheel = getattr(self.server, "ping_wheel", None)
+        if wheel is None or not LEAN_QUEUE_APPLIES:
+            super().schedule_ping()
+        elif self.last_ping:
+            self.last_ping = None
+            wheel.schedule(self, self.server.ping_interval)
 
     async def poll(self) -> list[Any]:
         """Wait for packets to send to the client (same contract as the stock `poll`)."""
@@ -115,7 +130,12 @@ if not LEAN_QUEUE_APPLIES:
 
 
 class LeanQueueServer(engineio.AsyncServer):  # type: ignore[misc]
-    """The engine.io server, with a `LeanQueue` per socket when the patch applies."""
+    """The engine.io server, with a `LeanQueue` per socket when the patch applies, and one
+    `PingWheel` for its sockets' heartbeats."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ping_wheel = PingWheel()
 
     def create_queue(self, *args: Any, **kwargs: Any) -> Any:
         """A socket's outgoing packet queue (sockets call this without arguments)."""

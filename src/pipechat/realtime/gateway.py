@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from pipechat.realtime.lifetimes import (
 from pipechat.realtime.namespace import ACK_WANTED, ChatsNamespace, PendingReply
 from pipechat.realtime.publisher import NAMESPACE, RoomPublisher
 from pipechat.realtime.transportlog import transport_loggers
+from pipechat.realtime.typing import TypingTracker
 from pipechat.realtime.upstream import warn_about_changed_internals
 
 # What a socket's WSGI-style environ keeps once its namespace connect is over: the bearer token
@@ -148,6 +150,17 @@ def _client_manager(context: AppContext) -> LifetimeManager:
         outbox_max=settings.redis_outbox_max, timeout=settings.redis_timeout_seconds)
 
 
+def _session_ended(context: AppContext,
+                   namespace: ChatsNamespace) -> Callable[[int], Awaitable[None]]:
+    """What every process does when a session is revoked: refuse it, then end its sockets."""
+
+    async def session_ended(session_id: int) -> None:
+        context.sessions.end(session_id)
+        await namespace.lifetimes.end_session(session_id)
+
+    return session_ended
+
+
 def build_gateway(context: AppContext) -> Gateway:
     """A Socket.IO server for this process, wired to publish chat events."""
     settings = context.settings
@@ -169,12 +182,14 @@ def build_gateway(context: AppContext) -> Gateway:
         send_buffer_bytes=settings.socket_send_buffer_bytes,
     )
     server.connect_timeout = settings.connect_timeout_seconds
-    namespace = ChatsNamespace(context)
+    typing = TypingTracker(manager, settings.typing_timeout_seconds,
+                           settings.typing_throttle_seconds)
+    namespace = ChatsNamespace(context, typing)
     server.register_namespace(namespace)
-    manager.on_session_ended = namespace.lifetimes.end_session
+    manager.on_session_ended = _session_ended(context, namespace)
     context.end_session_sockets = session_ender(server)
     manager.on_members_left = namespace.members_left
     context.leave_chat_rooms = room_leaver(server)
-    publisher = RoomPublisher(server)
+    publisher = RoomPublisher(server, typing)
     context.publish_to_users = publisher.publish_to_users
     return Gateway(server, publisher)

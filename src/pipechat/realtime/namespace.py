@@ -30,10 +30,12 @@ from pipechat.messages.schemas import MessageCreate, MessageEditEvent, MessageRe
 from pipechat.messages.service import access_reply_target, check_message_text
 from pipechat.messages.writer import SavedMessage
 from pipechat.metrics import CONNECTED_SOCKETS, ERRORS, MESSAGES_RECEIVED
+from pipechat.presence.schemas import TypingUpdate
 from pipechat.realtime.connection import Connection, access_connection
 from pipechat.realtime.lifetimes import SocketLifetimes
 from pipechat.realtime.payloads import MalformedEvent, parse_payload
 from pipechat.realtime.publisher import NAMESPACE, chat_room, user_room
+from pipechat.realtime.typing import TypingTracker
 
 log = logging.getLogger("pipechat.realtime")
 
@@ -80,9 +82,10 @@ def _refusal(error: ChatError) -> RefuseConnection:
 class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     """Handlers of `/chats`; every reply is an ack or, without one, an `exception` event."""
 
-    def __init__(self, context: AppContext) -> None:
+    def __init__(self, context: AppContext, typing: TypingTracker) -> None:
         super().__init__(NAMESPACE)
         self._context = context
+        self._typing = typing
         self._connections: dict[str, Connection] = {}
         self.lifetimes = SocketLifetimes(self._connections, self._end_socket)
         self._members = MembershipCache()
@@ -97,6 +100,7 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             "delete_message": self._delete_message,
             "add_reaction": self._add_reaction,
             "remove_reaction": self._remove_reaction,
+            "typing": self._typing_update,
         }
 
     async def trigger_event(self, event: Any, *args: Any) -> Any:
@@ -131,6 +135,9 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         connection = self._connections.pop(sid, None)
         if connection is not None:
             self._context.limits.sockets.do_close_socket(connection.user.id)
+            self._typing.socket_closed(sid)
+            if self._context.presence is not None:
+                self._context.presence.socket_closed(connection.user.id)
             CONNECTED_SOCKETS.dec()
             log.debug("socket disconnected", extra={"sid": sid, "user_id": connection.user.id})
 
@@ -176,6 +183,8 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         CONNECTED_SOCKETS.inc()
         log.debug("socket connected", extra={"sid": sid, "user_id": connection.user.id})
         await self.enter_room(sid, user_room(connection.user.id))
+        if self._context.presence is not None:
+            self._context.presence.socket_opened(connection.user.id)
 
     async def _end_socket(self, sid: str, error: ChatError) -> None:
         """Tell a socket why with an `exception` event, then disconnect it."""
@@ -281,3 +290,11 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         removed = await remove_reaction(self._context, connection.user.id, data.message_id,
                                         data.emoji)
         return removed.model_dump(mode="json", by_alias=True)
+
+    async def _typing_update(self, sid: str, connection: Connection,
+                             args: tuple[Any, ...]) -> Any:
+        data = parse_payload(TypingUpdate, args)
+        user_id = connection.user.id
+        await access_chat_ids(self._context.db, self._members, [data.chat_id], user_id)
+        self._typing.update(sid, user_id, data.chat_id, data.typing)
+        return {"chatId": data.chat_id, "typing": data.typing}

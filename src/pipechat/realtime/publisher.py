@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import socketio
 
@@ -11,6 +11,9 @@ from pipechat.logs import describe_error
 from pipechat.messages.writer import SavedMessage
 from pipechat.metrics import MESSAGES_DELIVERED
 from pipechat.realtime.broadcast import BroadcastManager
+
+if TYPE_CHECKING:
+    from pipechat.realtime.typing import TypingTracker
 
 log = logging.getLogger("pipechat.realtime")
 
@@ -39,8 +42,9 @@ class RoomPublisher:
     id order on the way out.
     """
 
-    def __init__(self, server: socketio.AsyncServer) -> None:
+    def __init__(self, server: socketio.AsyncServer, typing: TypingTracker | None = None) -> None:
         self._server = server
+        self._typing = typing
         # The gateway's managers are all BroadcastManagers (realtime/gateway.py).
         self._manager: BroadcastManager = server.manager
 
@@ -51,6 +55,9 @@ class RoomPublisher:
     def on_saved(self, saved: list[SavedMessage]) -> None:
         """The writer's callback: deliver newly committed messages."""
         for message in saved:
+            if self._typing is not None:
+                # Before the message, so no client shows it under a typing indicator.
+                self._typing.message_saved(message.chat_id, message.author_id)
             self._manager.publish_now("receive_message", message.to_wire(), NAMESPACE,
                                       chat_room(message.chat_id), skip_sid=message.origin)
         MESSAGES_DELIVERED.inc(len(saved))

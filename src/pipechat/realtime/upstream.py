@@ -16,6 +16,8 @@ from typing import Any
 import socketio
 from socketio.async_pubsub_manager import AsyncPubSubManager
 from socketio.base_manager import BaseManager
+from websockets.protocol import Protocol as WebSocketProtocol
+from websockets.server import ServerProtocol as WebSocketServerProtocol
 
 log = logging.getLogger("pipechat.realtime")
 
@@ -60,6 +62,14 @@ OVERRIDDEN: dict[str, tuple[Any, str]] = {
     "socketio.base_manager.BaseManager.basic_close_room": (
         BaseManager.basic_close_room,
         "1d81a80fe1cac5a575e1017a1fffb40d8b0e9febc02e112b25d7e76a2caaa62e"),
+    # realtime/uvicorn_ws.py swaps the handshake parser for the frame parser it ends in, as in
+    # websockets 17.4 (the uvicorn protocol itself is fingerprinted there).
+    "websockets.server.ServerProtocol.parse": (
+        WebSocketServerProtocol.parse,
+        "8c4d10340de4d32f573bd1c7c0e0b40374579dda3173abd82aedf3f6ffa07ea4"),
+    "websockets.protocol.Protocol.parse": (
+        WebSocketProtocol.parse,
+        "45aaf900644b63c46eee7cd7e28c53182cf53acac614aa93ed5a6a090fe95cc0"),
 }
 
 

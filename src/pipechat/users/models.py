@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import Boolean, Enum, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipechat.db import Base, Timestamped, UTCDateTime, utc_now
@@ -30,6 +30,9 @@ class User(Timestamped, Base):
     role: Mapped[Role] = mapped_column(
         Enum(Role, name="user_role", native_enum=False, length=10), default=Role.USER
     )
+    # Presence as last announced (presence/): changed only on a debounced transition.
+    online: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class UserBlock(Base):

@@ -10,10 +10,19 @@ from pydantic import AfterValidator
 
 from pipechat.auth.dependencies import Context, CurrentUser
 from pipechat.errors import AUTH_ERRORS, error_responses
+from pipechat.presence.service import check_shares_chat
 from pipechat.schemas import check_storable
 from pipechat.users.blocks import block_user, list_blocks, unblock_user
-from pipechat.users.schemas import Author, BlockCreate, BlockedUser, BlockList, UserMe
-from pipechat.users.service import access_user_by_nickname
+from pipechat.users.schemas import (
+    Author,
+    BlockCreate,
+    BlockedUser,
+    BlockList,
+    UserMe,
+    UserProfile,
+    UserPublic,
+)
+from pipechat.users.service import access_user, access_user_by_nickname
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -35,6 +44,23 @@ async def read_user_by_nickname(nickname: NicknamePath, _user: CurrentUser,
                                 context: Context) -> Author:
     """Find someone to chat with: only the id and nickname, never the email."""
     return Author.model_validate(await access_user_by_nickname(context.db, nickname))
+
+
+UserIdPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="the user's id")]
+
+
+@router.get("/{uid}", response_model=UserProfile, response_model_exclude_unset=True,
+            responses=error_responses(HTTPStatus.BAD_REQUEST, HTTPStatus.UNAUTHORIZED,
+                                      HTTPStatus.NOT_FOUND))
+async def read_user(uid: UserIdPath, user: CurrentUser, context: Context) -> UserProfile:
+    """A user's public profile; `online` and `lastSeenAt` only if you share a chat with them."""
+    async with context.db.read() as session:
+        found = await access_user(session, uid)
+        # Not validated from the row, which has the presence fields: strangers get none.
+        public = UserPublic.model_validate(found).model_dump()
+        if await check_shares_chat(session, user.id, uid):
+            return UserProfile(**public, online=found.online, last_seen_at=found.last_seen_at)
+    return UserProfile(**public)
 
 
 BlockedIdPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="the blocked user's id")]

@@ -53,6 +53,22 @@ class UserPublic(CamelModel):
     updated_at: datetime
 
 
+class Presence(CamelModel):
+    """Whether a user is connected, shown only to people who share a chat with them."""
+
+    online: bool = Field(description="at least one of their sockets is connected (debounced)")
+    last_seen_at: datetime | None = Field(description="when they last came online or went "
+                                                     "offline; null if never connected")
+
+
+class UserProfile(UserPublic):
+    """`GET /users/{id}`: the public profile, with presence when the caller shares a chat
+    with them (or is them); the two presence fields are absent otherwise."""
+
+    online: bool | None = Field(default=None, description="absent for strangers")
+    last_seen_at: datetime | None = Field(default=None, description="absent for strangers")
+
+
 class UserMe(UserPublic):
     """A user as they see themselves (`GET /users/me`): also their email."""
 

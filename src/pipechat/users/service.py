@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pipechat.auth.service import PasswordHasher
 from pipechat.db import Database
@@ -50,4 +51,12 @@ async def access_user_by_nickname(db: Database, nickname: str) -> User:
         user = await session.scalar(select(User).where(User.nickname == nickname))
     if user is None:
         raise ChatError(ErrorCode.USER_NOT_FOUND, f"no user has the nickname {nickname!r}")
+    return user
+
+
+async def access_user(session: AsyncSession, user_id: int) -> User:
+    """The user with this id, or code 122."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise ChatError(ErrorCode.USER_NOT_FOUND, f"no user has the id {user_id}")
     return user
