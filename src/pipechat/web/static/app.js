@@ -8,6 +8,7 @@ import { ApiError, Session, errorText } from "./api.js";
 import { ChatList, resolveUsers } from "./chats.js";
 import { Composer } from "./composer.js";
 import { Draft } from "./drafts.js";
+import { Typing } from "./typing.js";
 import { ENDED_BY_SERVER, openSocket, request as sendRequest } from "./live.js";
 import { History } from "./history.js";
 import { manageChats } from "./manage.js";
@@ -66,6 +67,7 @@ const composer = new Composer($("send-form"), $("message-input"), $("composer-hi
   Number(document.querySelector("meta[name=pipechat-message-max-length]").content),
   (text) => {
     if (!state.open) return;
+    typing.saved();
     if (draft.editing()) {
       saveEdit(acting, draft, text);
       return;
@@ -74,6 +76,12 @@ const composer = new Composer($("send-form"), $("message-input"), $("composer-hi
     draft.clear();
   });
 const draft = new Draft($("draft"), composer);
+const typing = new Typing($("typing"), { socket: () => state.socket, chats,
+  openId: () => state.open?.id, myId: () => state.me?.id });
+$("message-input").addEventListener("input", () => {
+  // Changing a saved message is not writing one: the others are not told.
+  if (!draft.editing()) typing.input($("message-input").value);
+});
 // What actions.js may do: requests on the socket, the open chat's list.
 const acting = {
   socket: () => state.socket,
@@ -114,6 +122,8 @@ function closeChatView() {
   $("send-form").hidden = true;
   composer.set("");
   draft.clear();
+  typing.stop();
+  typing.show();
   $("load-older").hidden = true;
   $("chat-view").dataset.pane = "list";
   $("chat-view").dataset.synced = "false";
@@ -212,7 +222,10 @@ function connectSocket() {
     (again ? resync() : Promise.resolve())
       .then(() => state.open && syncOpenChat(state.open)).catch(reportError);
   });
+  socket.on("typing", (event) => typing.heard(event));
+  socket.on("disconnect", () => typing.reset());
   socket.on("receive_message", (message) => {
+    typing.sentMessage(message.chatId, message.author.id);
     const open = state.open?.id === message.chatId ? state.open : null;
     // A direct chat the user had hidden comes back with its next message.
     if (!chats.has(message.chatId)) fetchChat(message.chatId, { add: true });
@@ -320,6 +333,7 @@ async function openChat(chatId) {
   chats.select(chatId);
   if (draft.editing()) composer.set(""); // an edit belongs to the chat it was started in
   draft.clear();
+  typing.stop(); // the text typed for the previous chat stays in the box, unsent
   $("chat-view").dataset.pane = "chat";
   $("send-form").hidden = false;
   $("load-older").hidden = true;
@@ -329,6 +343,7 @@ async function openChat(chatId) {
                                          onEdit: editFailed, act: messageAct }) };
   state.open = open;
   showOpenChat();
+  typing.show();
   sessionStorage.setItem(OPEN_CHAT_KEY, String(chatId));
   $("chat-view").dataset.synced = "false";
   if (state.socket?.connected) await syncOpenChat(open);
@@ -339,6 +354,8 @@ async function syncOpenChat(open) {
   $("chat-view").dataset.synced = "false";
   await request("enter_chat", { chatIds: [open.id] });
   if (state.open !== open) return;
+  // Presence is no change of the chat (a sync does not report it): its members afresh.
+  fetchChat(open.id);
   if (!open.loaded) await chatHistory.newest(open);
   else await chatHistory.catchUp(open);
   if (state.open !== open) return;

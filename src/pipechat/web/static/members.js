@@ -2,6 +2,8 @@
 // remove (members of a lower role), rename, change roles (the owner), leave, block someone. The server decides; the
 // page only leaves out what it would refuse, and shows its error when it refuses anyway.
 
+import { timeLabel } from "./time.js";
+
 const RANK = { owner: 3, admin: 2, member: 1 };
 
 function part(tag, className, text) {
@@ -59,9 +61,20 @@ export class MemberPanel {
   row(user, group, myRole) {
     const item = document.createElement("li");
     item.dataset.userId = user.id;
+    // Presence (online, lastSeenAt) comes with the members; `presence` events keep it current.
+    if (user.online !== undefined) {
+      const dot = part("span", "dot", "");
+      dot.dataset.online = String(Boolean(user.online));
+      dot.title = user.online ? "online" : "offline";
+      item.append(dot);
+    }
     item.append(part("span", "nickname", user.nickname));
     if (user.id === this.myId) item.append(part("span", "you", "(you)"));
     if (group && user.chatRole) item.append(part("span", "role", user.chatRole));
+    if (user.id !== this.myId && user.online !== undefined) {
+      item.append(part("span", "last-seen", user.online ? "online"
+        : user.lastSeenAt ? `last seen ${timeLabel(user.lastSeenAt)}` : "never seen"));
+    }
     if (user.id === this.myId) return item;
     if (group && RANK[myRole] > RANK[user.chatRole]) {
       item.append(action("Remove", "remove", () => this.actions.onRemove(user.id)));

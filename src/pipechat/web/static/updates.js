@@ -42,6 +42,14 @@ export function followChatEvents(socket, view) {
       : `You left “${name}”.`);
   });
   socket.on("chat_hidden", ({ chatId }) => view.gone(chatId, null));
+  // Someone who shares a chat with me came or went: every chat listing them shows it.
+  socket.on("presence", ({ userId, online, lastSeenAt }) => {
+    for (const chatId of view.chats.ids()) {
+      if (!view.chats.chat(chatId)?.users.some((user) => user.id === userId)) continue;
+      editUsers(view, chatId, (users) => users.map((user) =>
+        (user.id === userId ? { ...user, online, lastSeenAt } : user)));
+    }
+  });
   followMessageChanges(socket, view);
   socket.on("read", ({ chatId, userId, lastReadMessageId }) => {
     if (userId === me()) {
