@@ -4,9 +4,10 @@
 // dropped connection.
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
-  launchChromium, message, phoneContext, registerInPage, send, startServer,
+  ARTIFACTS, launchChromium, message, phoneContext, registerInPage, send, startServer,
 } from "./support.mjs";
 
 const member = (page, nickname) => page.locator("#member-list li").filter({
@@ -23,6 +24,10 @@ describe("typing and presence in Chromium", () => {
   let server;
   let browser;
   const users = {};
+  const carolTypes = async () => {
+    await users.carol.page.locator("#message-input").pressSequentially("on my way");
+    await users.alice.page.locator("#typing", { hasText: "carol is typing…" }).waitFor();
+  };
 
   before(async () => {
     // Short timeouts so the test need not wait for the defaults (6 s typing, 5 s grace).
@@ -107,6 +112,8 @@ describe("typing and presence in Chromium", () => {
       await member(alice, "bob").locator('.dot[data-online="false"]').waitFor();
       assert.match(await member(alice, "bob").locator(".last-seen").textContent(),
         /^last seen \S/);
+      await carolTypes();
+      await alice.screenshot({ path: join(ARTIFACTS, "presence-alice.png") });
       users.bob.link.restore();
       await bob.locator('#connection[data-state="connected"]').waitFor();
       await member(alice, "bob").locator('.dot[data-online="true"]').waitFor();
