@@ -12,6 +12,7 @@ from pipechat.db import Database
 from pipechat.limits.service import Limits
 
 if TYPE_CHECKING:
+    from pipechat.chats.reads import ReadWriter
     from pipechat.messages.writer import MessageWriter
 
 
@@ -59,6 +60,8 @@ class AppContext:
     # Takes these users' sockets out of a chat's room, on every process (they left the chat).
     leave_chat_rooms: RoomLeaver = field(default=_no_rooms_to_leave)
     message_writer: MessageWriter | None = None
+    # Group-commits read marks (`chats.reads`); started with the app, like the writer.
+    read_writer: ReadWriter | None = None
     # Commits and delivers everything accepted so far and refuses new messages (shutdown).
     drain: Callable[[], Awaitable[None]] = field(default=_nothing_to_drain)
 
