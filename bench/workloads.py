@@ -30,10 +30,13 @@ def _rooms(count: int, size: int, senders: int) -> list[dict[str, list[int]]]:
 
 
 def build(name: str, scale: float, connections: int, hold: float, rate: float,
-          seconds: float, rooms: int = 20, members: int = 10) -> Workload:
+          seconds: float, rooms: int = 20, members: int = 10,
+          mark_every: float = 0) -> Workload:
     """Workload `name` with message counts multiplied by `scale`.
 
-    `rooms` x `members` shape (b) and (d); the issue's figures are for 20 x 10.
+    `rooms` x `members` shape (b) and (d); the issue's figures are for 20 x 10. With
+    `mark_every` > 0, each of (d)'s members marks its newest received message read at most
+    once every `mark_every` seconds (issue 13).
     """
     def scaled(n: int) -> int:
         return max(1, round(n * scale))
@@ -54,11 +57,12 @@ def build(name: str, scale: float, connections: int, hold: float, rate: float,
                         min(500, connections),
                         {"kind": "idle", "connections": connections, "holdSeconds": hold})
     if name == "d":
+        marks = f", marks every {mark_every:g} s" if mark_every > 0 else ""
         return Workload("d", f"{rooms} rooms x {members} members, {rate:g} msg/s open loop "
-                        f"for {seconds * scale:g} s",
+                        f"for {seconds * scale:g} s{marks}",
                         rooms * members,
                         {"kind": "fanout", "rooms": _rooms(rooms, members, 2), "rate": rate,
-                         "seconds": seconds * scale})
+                         "seconds": seconds * scale, "markEverySeconds": mark_every})
     raise ValueError(f"unknown workload {name!r}")
 
 
