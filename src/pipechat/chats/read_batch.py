@@ -61,8 +61,17 @@ class MarkedBatch:
     moved: list[tuple[ReadMarker, list[int], str | None]] = field(default_factory=list)
 
 
-def write_marks(connection: Connection, marks: list[Mark]) -> MarkedBatch:
-    """Check every mark, move each member's marker once (forward only), in this transaction."""
+@dataclass(slots=True)
+class _State:
+    """What a batch reads: chat seqs, every member's marker, the named messages' chats."""
+
+    seqs: dict[int, int]
+    members: dict[int, list[int]]
+    current: dict[tuple[int, int], int | None]
+    found: dict[int, int]
+
+
+def _read_state(connection: Connection, marks: list[Mark]) -> _State:
     chat_ids = sorted({mark.chat_id for mark in marks})
     seqs = {row[0]: int(row[1]) for row in connection.execute(_HEADS, {"chat_ids": chat_ids})}
     members: dict[int, list[int]] = {}
@@ -72,41 +81,44 @@ def write_marks(connection: Connection, marks: list[Mark]) -> MarkedBatch:
         current[(chat_id, user_id)] = last_read
     found = {row[0]: row[1] for row in connection.execute(_MESSAGES, {
         "message_ids": sorted({mark.message_id for mark in marks})})}
-    checked = [_check(mark, seqs, current, found) for mark in marks]
+    return _State(seqs, members, current, found)
+
+
+def write_marks(connection: Connection, marks: list[Mark]) -> MarkedBatch:
+    """Check every mark, move each member's marker once (forward only), in this transaction."""
+    state = _read_state(connection, marks)
+    checked = [_check(mark, state) for mark in marks]
     wanted: dict[tuple[int, int], Mark] = {}
     for mark, error in zip(marks, checked, strict=True):
         key = (mark.chat_id, mark.user_id)
         if error is None and (key not in wanted or wanted[key].message_id < mark.message_id):
             wanted[key] = mark
     winners = {key: mark for key, mark in wanted.items()
-               if (current[key] or 0) < mark.message_id}
+               if (state.current[key] or 0) < mark.message_id}
     if winners:
         position = draw_position(connection)
+        # In (chat, user) order, so two processes' batches cannot deadlock on PostgreSQL.
         connection.execute(_MOVE, [
             {"cid": cid, "uid": uid, "newest": mark.message_id, "position": position}
             for (cid, uid), mark in sorted(winners.items())])
-
-    def marker(key: tuple[int, int]) -> ReadMarker:
-        newest = winners[key].message_id if key in winners else current[key]
-        assert newest is not None  # a checked mark exists for this key
-        return ReadMarker(chat_id=key[0], user_id=key[1], last_read_message_id=newest,
-                          seq=seqs[key[0]])
-    markers = {key: marker(key) for key in wanted}
+    markers = {key: ReadMarker(
+        chat_id=key[0], user_id=key[1], seq=state.seqs[key[0]],
+        last_read_message_id=max(mark.message_id, state.current[key] or 0))
+        for key, mark in wanted.items()}
     return MarkedBatch(
         [error or markers[(mark.chat_id, mark.user_id)] for mark, error in zip(
             marks, checked, strict=True)],
-        [(markers[key], members[key[0]], mark.origin) for key, mark in winners.items()])
+        [(markers[key], state.members[key[0]], mark.origin) for key, mark in winners.items()])
 
 
-def _check(mark: Mark, seqs: dict[int, int], current: dict[tuple[int, int], int | None],
-           found: dict[int, int]) -> ChatError | None:
+def _check(mark: Mark, state: _State) -> ChatError | None:
     """The mark's refusal, in the order every chat action checks: 100, 101, then 145."""
-    if mark.chat_id not in seqs:
+    if mark.chat_id not in state.seqs:
         return ChatError(ErrorCode.CHAT_NOT_FOUND, f"chat {mark.chat_id} does not exist")
-    if (mark.chat_id, mark.user_id) not in current:
+    if (mark.chat_id, mark.user_id) not in state.current:
         return ChatError(ErrorCode.NOT_CHAT_MEMBER,
                          f"you are not a member of chat {mark.chat_id}")
-    if found.get(mark.message_id) != mark.chat_id:
+    if state.found.get(mark.message_id) != mark.chat_id:
         return ChatError(ErrorCode.MESSAGE_NOT_FOUND,
                          f"chat {mark.chat_id} has no message {mark.message_id}")
     return None
