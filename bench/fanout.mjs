@@ -172,6 +172,37 @@ function startTyping(typers, rate) {
   return () => timers.forEach(clearInterval);
 }
 
+// Each member marks the newest message it has received read, at most once every
+// `everySeconds` (a client debouncing its marks), starting at a random offset.
+function startMarking(members, everySeconds, timeoutMs) {
+  const stats = { marks: 0, markAcks: 0, markErrors: {} };
+  const interval = everySeconds * 1000;
+  const start = now();
+  for (const m of members) { m.nextMark = start + Math.random() * interval; m.markedId = -1; }
+  const timer = setInterval(() => {
+    const t = now();
+    for (const m of members) {
+      if (t < m.nextMark || m.maxId <= m.markedId) continue;
+      m.nextMark = t + interval;
+      m.markedId = m.maxId;
+      stats.marks++;
+      m.socket.timeout(timeoutMs).emit("mark_read", { chatId: m.chatId, messageId: m.maxId },
+        (err, response) => {
+          const code = err ? "timeout" : response?.status === "ok" ? null : response?.code;
+          if (code === null) stats.markAcks++;
+          else stats.markErrors[code] = (stats.markErrors[code] ?? 0) + 1;
+        });
+    }
+  }, 20);
+  const answered = () => stats.markAcks + Object.values(stats.markErrors).reduce((a, b) => a + b, 0);
+  const stop = async () => {
+    clearInterval(timer);
+    const deadline = now() + timeoutMs;
+    while (answered() < stats.marks && now() < deadline) await sleep(20);
+  };
+  return { stats, stop };
+}
+
 async function drain(tracker, timeoutMs) {
   const deadline = now() + timeoutMs;
   while (now() < deadline && (tracker.acksDone < tracker.issued || tracker.receivedOk < tracker.expected)) {
@@ -200,10 +231,13 @@ export async function runFanout(spec) {
   const started = now();
   const typists = spec.typists === "all" ? members : senders;
   const stopTyping = spec.typingRate ? startTyping(typists, spec.typingRate) : () => {};
+  const marking = spec.markEverySeconds
+    ? startMarking(members, spec.markEverySeconds, spec.ackTimeoutMs ?? 30000) : null;
   if (spec.rate) await openLoop(senders, send, spec.rate, spec.seconds);
   else await closedLoop(senders, send, spec.messagesPerSender, spec.inFlight);
   stopTyping();
   await drain(tracker, spec.drainTimeoutMs ?? 15000);
+  await marking?.stop();
   const cpu = process.cpuUsage(cpu0);
   emitLine({ event: "end" });
   clearInterval(reporter);
@@ -238,6 +272,7 @@ export async function runFanout(spec) {
     typingRate: spec.typingRate ?? 0,
     typingReceived,
     typingErrors,
+    ...(marking ? marking.stats : {}),
     loadgenCpuPercent: Math.round(((cpu.user + cpu.system) / 1e6 / ((now() - started) / 1000)) * 100),
   };
 }

@@ -183,6 +183,9 @@ def run_one(target: str, workload: Workload, args: argparse.Namespace,
         # CPU per delivery compares runs on a busy machine better than rates do.
         figures["cpuMicrosPerDelivery"] = round(
             1e6 * figures["cpuSeconds"] / result["deliveriesReceived"], 1)
+    if result.get("acked"):
+        # Per message: what issue 13's marks (which deliver no message) are compared against.
+        figures["cpuMicrosPerMessage"] = round(1e6 * figures["cpuSeconds"] / result["acked"])
     # Across processes a room's messages may arrive out of id order: a figure, not an error.
     result["errors"] = _errors(result, reorder_is_error=processes == 1)
     return result
@@ -233,6 +236,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         "loop caps at about 2,000 connects/s)")
     parser.add_argument("--rate", type=float, default=1000, help="(d) messages/s in total")
     parser.add_argument("--seconds", type=float, default=20, help="(d) seconds of load")
+    parser.add_argument("--mark-every", type=float, default=0,
+                        help="(d) each member marks its newest message read every N s (0: never)")
     parser.add_argument("--rooms", type=int, default=20, help="(b), (d) rooms")
     parser.add_argument("--members", type=int, default=10, help="(b), (d) members per room")
     parser.add_argument("--typing", type=float, default=0,
@@ -263,7 +268,7 @@ def run_workload(name: str, targets: list[str], args: argparse.Namespace) -> lis
     else:
         workload = build(name, args.scale, args.connections, args.hold, args.rate,
                          args.seconds, args.rooms, args.members, args.typing,
-                         args.idle_users, args.typists)
+                         args.idle_users, args.typists, args.mark_every)
         pairs = [(workload, [(target, 1) for target in targets])]
     results: list[Result] = []
     for workload, runs in pairs:

@@ -31,16 +31,18 @@ def _rooms(count: int, size: int, senders: int) -> list[dict[str, list[int]]]:
 
 def build(name: str, scale: float, connections: int, hold: float, rate: float,
           seconds: float, rooms: int = 20, members: int = 10, typing: float = 0,
-          idle_users: int = 500, typists: str = "senders") -> Workload:
+          idle_users: int = 500, typists: str = "senders", mark_every: float = 0) -> Workload:
     """Workload `name` with message counts multiplied by `scale`.
 
     `rooms` x `members` shape (b) and (d); the issue's figures are for 20 x 10. `typing` > 0
     makes each sender (`typists="all"`: each member) of (a), (b), (d) also renew
     `typing: true` that many times a second while the messages go (issue 14). (c)'s
     connections belong to `idle_users` users in turn (10,000 measures presence for as many
-    online users).
+    online users). With `mark_every` > 0, each of (d)'s members marks its newest received
+    message read at most once every `mark_every` seconds (issue 13).
     """
-    workload = _build(name, scale, connections, hold, rate, seconds, rooms, members, idle_users)
+    workload = _build(name, scale, connections, hold, rate, seconds, rooms, members, idle_users,
+                      mark_every)
     if typing <= 0 or workload.spec["kind"] != "fanout":
         return workload
     return replace(workload, title=f"{workload.title}, {typists} typing {typing:g}/s",
@@ -48,7 +50,8 @@ def build(name: str, scale: float, connections: int, hold: float, rate: float,
 
 
 def _build(name: str, scale: float, connections: int, hold: float, rate: float,
-           seconds: float, rooms: int, members: int, idle_users: int) -> Workload:
+           seconds: float, rooms: int, members: int, idle_users: int,
+           mark_every: float) -> Workload:
     def scaled(n: int) -> int:
         return max(1, round(n * scale))
 
@@ -68,11 +71,12 @@ def _build(name: str, scale: float, connections: int, hold: float, rate: float,
                         min(idle_users, connections),
                         {"kind": "idle", "connections": connections, "holdSeconds": hold})
     if name == "d":
+        marks = f", marks every {mark_every:g} s" if mark_every > 0 else ""
         return Workload("d", f"{rooms} rooms x {members} members, {rate:g} msg/s open loop "
-                        f"for {seconds * scale:g} s",
+                        f"for {seconds * scale:g} s{marks}",
                         rooms * members,
                         {"kind": "fanout", "rooms": _rooms(rooms, members, 2), "rate": rate,
-                         "seconds": seconds * scale})
+                         "seconds": seconds * scale, "markEverySeconds": mark_every})
     raise ValueError(f"unknown workload {name!r}")
 
 

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pipechat.auth.router import router as auth_router
 from pipechat.changes.router import router as changes_router
+from pipechat.chats.reads import ReadWriter
 from pipechat.chats.router import router as chats_router
 from pipechat.config import Settings
 from pipechat.context import AppContext
@@ -96,6 +97,8 @@ def create_fastapi(context: AppContext, gateway: Gateway | None = None) -> FastA
         # a SIGTERM drains before connections close, the lifespan's end drains again.
         if context.message_writer is not None:
             await context.message_writer.stop()
+        if context.read_writer is not None:
+            await context.read_writer.stop()
         if gateway is not None:
             await gateway.stop()
 
@@ -109,6 +112,8 @@ def create_fastapi(context: AppContext, gateway: Gateway | None = None) -> FastA
         presence = build_presence(context)
         await presence.start(forget_previous=not context.settings.redis_url)
         context.presence = presence
+        context.read_writer = ReadWriter(context.db, context.publish_to_users)
+        context.read_writer.start()
         if gateway is not None:
             gateway.start()
         listener = MetricsListener(context) if context.settings.metrics_port is not None else None

@@ -13,6 +13,7 @@ from pipechat.db import Database
 from pipechat.limits.service import Limits
 
 if TYPE_CHECKING:
+    from pipechat.chats.reads import ReadWriter
     from pipechat.messages.writer import MessageWriter
     from pipechat.presence.service import PresenceService
 
@@ -65,6 +66,8 @@ class AppContext:
     message_writer: MessageWriter | None = None
     # Counts this process's sockets per user and announces presence (set while serving).
     presence: PresenceService | None = None
+    # Group-commits read marks (`chats.reads`); started with the app, like the writer.
+    read_writer: ReadWriter | None = None
     # Commits and delivers everything accepted so far and refuses new messages (shutdown).
     drain: Callable[[], Awaitable[None]] = field(default=_nothing_to_drain)
 

@@ -52,6 +52,24 @@ def test_bench_runs_without_loss_or_duplicates(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_workload_d_with_marking_clients(tmp_path: Path) -> None:
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.skip("node and npm are needed to run the socket.io-client load generator")
+    out = tmp_path / "bench.json"
+    command = [sys.executable, str(ROOT / "bench" / "run.py"), "--workloads", "d",
+               "--rate", "100", "--seconds", "3", "--rooms", "4", "--members", "5",
+               "--mark-every", "0.5", "--json", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (result,) = json.loads(out.read_text())["results"]
+    assert "marks every 0.5 s" in result["title"]
+    assert result["errors"] == {} and result["lost"] == result["duplicates"] == 0
+    # Every member receives messages for 3 s: several marks each, every one answered ok.
+    assert result["marks"] == result["markAcks"] >= 20 and result["markErrors"] == {}
+    assert result["server"]["cpuMicrosPerMessage"] > 0
+
+
+@pytest.mark.slow
 @pytest.mark.redis
 def test_scale_out_workload_runs_two_processes_beside_one(tmp_path: Path) -> None:
     redis_url = need_service("redis", REDIS_URL)

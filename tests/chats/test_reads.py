@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 
 from realtime.peers import Peer
@@ -87,3 +89,42 @@ async def test_a_read_on_another_device_is_in_the_readers_next_sync(
     mine = {u["id"]: u["lastReadMessageId"] for u in reported["chat"]["users"]}[alice.id]
     assert mine == sent["data"]["id"]
     assert (await call(api, "GET", f"/sync?since={token}", bob)).json()["data"] == []
+
+
+async def test_concurrent_marks_each_get_their_answer(api: httpx.AsyncClient, people: People,
+                                                      server: LiveServer) -> None:
+    alice, bob, carol = await people(3)
+    chat = await make_group(api, alice, bob, carol)
+    sent = [await bob.socket.call("send_message", {"chatId": chat["id"], "message": f"m{i}"})
+            for i in range(3)]
+    ids = [ack["data"]["id"] for ack in sent]
+    alice_tab = await Peer().connect(server.url, alice.account.access_token)
+    try:
+        # Sent together: they share write batches; one caller's error is theirs alone.
+        acks = await asyncio.gather(
+            alice.socket.call("mark_read", {"chatId": chat["id"], "messageId": ids[0]}),
+            alice_tab.call("mark_read", {"chatId": chat["id"], "messageId": ids[2]}),
+            bob.socket.call("mark_read", {"chatId": chat["id"], "messageId": 999999}),
+            carol.socket.call("mark_read", {"chatId": chat["id"], "messageId": ids[1]}),
+            call(api, "POST", f"/chats/{chat['id']}/read", bob, {"messageId": ids[2]}))
+        assert acks[2]["code"] == 145
+        assert acks[4].status_code == 200 and acks[4].json()["lastReadMessageId"] == ids[2]
+        assert acks[3]["data"]["lastReadMessageId"] == ids[1]
+        # Alice's lower mark is answered with the marker as it is (never behind her own).
+        assert acks[1]["data"]["lastReadMessageId"] == ids[2]
+        assert acks[0]["data"]["lastReadMessageId"] in (ids[0], ids[2])
+    finally:
+        await alice_tab.close()
+    state = (await call(api, "GET", f"/chats/{chat['id']}", carol)).json()
+    assert {u["id"]: u["lastReadMessageId"] for u in state["users"]} == {
+        alice.id: ids[2], bob.id: ids[2], carol.id: ids[1]}
+    # Carol hears each moved marker; the last she hears of alice is the highest.
+    heard: dict[int, int] = {}
+    for _ in range(3):
+        if heard == {alice.id: ids[2], bob.id: ids[2]}:
+            break
+        event = await carol.socket.next("read")
+        assert event["lastReadMessageId"] > heard.get(event["userId"], 0)
+        heard[event["userId"]] = event["lastReadMessageId"]
+    assert heard == {alice.id: ids[2], bob.id: ids[2]}
+    assert carol.socket.backlog("read") == 0

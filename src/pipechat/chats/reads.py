@@ -3,60 +3,116 @@
 A read is not a change to the chat (it would flood the log: every member reads every
 message), so it takes no chat lock and draws no seq. It does move the member's own sync
 position, so the reader's other devices learn it from `GET /sync`.
+
+Marks are frequent (every member reads every message) and each is tiny, so they are group
+committed like messages: what arrives while a batch is being written goes into the next
+one, a single write transaction (`read_batch.write_marks`) whatever its size.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncio
+import logging
 
-from pipechat.changes.service import session_position
-from pipechat.chats.models import Chat, chat_members
+from pipechat.chats.read_batch import Mark, MarkedBatch, write_marks
 from pipechat.chats.schemas import ReadMarker
-from pipechat.context import AppContext
+from pipechat.context import AppContext, Publisher
+from pipechat.db import Database
 from pipechat.errors import ChatError, ErrorCode
-from pipechat.messages.models import Message
+from pipechat.logs import describe_error
 
-M = chat_members.c
+__all__ = ["Mark", "ReadWriter", "mark_read", "submit_mark"]
+
+log = logging.getLogger("pipechat.chats")
+
+_Queued = tuple[Mark, "asyncio.Future[ReadMarker]"]
 
 
-async def _membership(session: AsyncSession, chat_id: int,
-                      user_id: int) -> tuple[int, int | None]:
-    """The chat's newest seq and the member's marker; 100 or 101 as for every chat action."""
-    row = (await session.execute(
-        select(Chat.last_seq, M.user_id, M.last_read_message_id)
-        .outerjoin(chat_members, (M.chat_id == Chat.id) & (M.user_id == user_id))
-        .where(Chat.id == chat_id))).first()
-    if row is None:
-        raise ChatError(ErrorCode.CHAT_NOT_FOUND, f"chat {chat_id} does not exist")
-    if row.user_id is None:
-        raise ChatError(ErrorCode.NOT_CHAT_MEMBER, f"you are not a member of chat {chat_id}")
-    return int(row.last_seq), row.last_read_message_id
+class ReadWriter:
+    """Writes queued marks in batches, then publishes `read` and answers each caller.
+
+    Committed, then published, then answered: a caller's ack never precedes the event the
+    other members get.
+    """
+
+    def __init__(self, db: Database, publish: Publisher, max_batch: int = 512) -> None:
+        self._db = db
+        self._publish = publish
+        self._max_batch = max_batch
+        self._queue: asyncio.Queue[_Queued] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    def start(self) -> None:
+        """Start the background committer on the running loop."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="reads")
+
+    async def stop(self) -> None:
+        """Refuse new marks, write everything already accepted, then stop."""
+        self._closing = True
+        await self._queue.join()
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    def submit(self, mark: Mark) -> asyncio.Future[ReadMarker]:
+        """Queue a mark; the future settles once it is committed and published."""
+        if self._closing:
+            raise ChatError(ErrorCode.SERVICE_UNAVAILABLE, "the server is shutting down")
+        future: asyncio.Future[ReadMarker] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((mark, future))
+        return future
+
+    async def _run(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._commit(batch)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _commit(self, batch: list[_Queued]) -> None:
+        try:
+            done: MarkedBatch = await self._db.run_write(write_marks, [m for m, _ in batch])
+        except Exception as exc:
+            # Every mark was checked in Python, so what fails here fails them all alike.
+            log.warning("read batch of %d failed", len(batch), extra=describe_error(exc))
+            error = ChatError(ErrorCode.SERVICE_UNAVAILABLE,
+                              "the read marker was not saved (database unavailable), retry")
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(error)
+            return
+        for marker, members, origin in done.moved:
+            await self._publish(
+                "read", marker.model_dump(mode="json", by_alias=True), members, skip_sid=origin)
+        for (_, future), answer in zip(batch, done.answers, strict=True):
+            if future.done():
+                continue
+            if isinstance(answer, ChatError):
+                future.set_exception(answer)
+            else:
+                future.set_result(answer)
+
+
+def submit_mark(context: AppContext, chat_id: int, user_id: int, message_id: int,
+                origin: str | None = None) -> asyncio.Future[ReadMarker]:
+    """Queue a mark of `message_id` read; the future settles with the member's marker.
+
+    `origin` is the socket that asked, which already knows: it is skipped.
+    """
+    writer = context.read_writer
+    if writer is None:
+        raise ChatError(ErrorCode.SERVICE_UNAVAILABLE, "the server is not ready, retry")
+    return writer.submit(Mark(chat_id, user_id, message_id, origin))
 
 
 async def mark_read(context: AppContext, chat_id: int, user_id: int, message_id: int,
                     origin: str | None = None) -> ReadMarker:
-    """Move the member's marker to `message_id` (never back); `read` goes to the others.
-
-    `origin` is the socket that asked, which already knows: it is skipped.
-    """
-    async with context.db.write() as session:
-        seq, current = await _membership(session, chat_id, user_id)
-        found = await session.scalar(select(Message.id).where(
-            Message.id == message_id, Message.chat_id == chat_id))
-        if found is None:
-            raise ChatError(ErrorCode.MESSAGE_NOT_FOUND,
-                            f"chat {chat_id} has no message {message_id}")
-        if current is not None and current >= message_id:
-            return ReadMarker(chat_id=chat_id, user_id=user_id, last_read_message_id=current,
-                              seq=seq)
-        position = await session_position(session)
-        await session.execute(update(chat_members).where(
-            M.chat_id == chat_id, M.user_id == user_id).values(
-            last_read_message_id=message_id, member_position=position))
-        members = list(await session.scalars(select(M.user_id).where(M.chat_id == chat_id)))
-    marker = ReadMarker(chat_id=chat_id, user_id=user_id, last_read_message_id=message_id,
-                        seq=seq)
-    await context.publish_to_users("read", marker.model_dump(mode="json", by_alias=True),
-                                   members, skip_sid=origin)
-    return marker
+    """Move the member's marker to `message_id` (never back); `read` goes to the others."""
+    return await submit_mark(context, chat_id, user_id, message_id, origin)

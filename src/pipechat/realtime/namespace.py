@@ -18,8 +18,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from pipechat.auth.schemas import SocketAuthenticate, SocketAuthenticated
 from pipechat.auth.sessions import access_socket_token
 from pipechat.chats.creation import do_create_chat
-from pipechat.chats.reads import mark_read
-from pipechat.chats.schemas import ChatCreate, ChatIds, MarkRead
+from pipechat.chats.reads import submit_mark
+from pipechat.chats.schemas import ChatCreate, ChatIds, MarkRead, ReadMarker
 from pipechat.chats.service import MembershipCache, access_chat_ids
 from pipechat.context import AppContext
 from pipechat.errors import ChatError, ErrorCode, validation_error
@@ -72,6 +72,10 @@ def _as_chat_error(event: Any, exc: Exception) -> ChatError:
         return _unavailable()
     log.error("bug while handling %r", event, extra=describe_error(exc))
     return ChatError(ErrorCode.INTERNAL, "internal error; please report it")
+
+
+def _render_marker(marker: ReadMarker) -> Any:
+    return marker.model_dump(mode="json", by_alias=True)
 
 
 def _refusal(error: ChatError) -> RefuseConnection:
@@ -238,11 +242,13 @@ class ChatsNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             await self.leave_room(sid, chat_room(chat_id))
         return {"chatIds": chat_ids}
 
-    async def _mark_read(self, sid: str, connection: Connection, args: tuple[Any, ...]) -> Any:
+    async def _mark_read(self, sid: str, connection: Connection,
+                         args: tuple[Any, ...]) -> PendingReply:
         data = parse_payload(MarkRead, args)
-        marker = await mark_read(self._context, data.chat_id, connection.user.id,
-                                 data.message_id, origin=sid)
-        return marker.model_dump(mode="json", by_alias=True)
+        # Group-committed like a send: answered when its batch is written and published.
+        future = submit_mark(self._context, data.chat_id, connection.user.id,
+                             data.message_id, origin=sid)
+        return PendingReply(future, _render_marker)
 
     async def _send_message(self, sid: str, connection: Connection,
                             args: tuple[Any, ...]) -> PendingReply:
