@@ -65,8 +65,10 @@ async def test_waiting_commit_does_not_hold_up_the_sockets_next_events(
     chat = await make_chat(alice, accounts[1].id)
     await bob.call("enter_chat", {"chatIds": [chat]})
     path = server.settings.async_database_url.split(":///", 1)[1]
-    blocker = sqlite3.connect(path, isolation_level=None)
-    blocker.execute("BEGIN IMMEDIATE")  # no other writer commits until this one ends
+    blocker = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    # No other writer commits until this one ends. Taken off the event loop: the server runs
+    # in this loop, and a write of its own in flight (presence, on connect) must finish first.
+    await asyncio.to_thread(blocker.execute, "BEGIN IMMEDIATE")
     acks: list[Any] = []
     try:
         await alice.client.emit("send_message", {"chatId": chat, "message": "held"},
