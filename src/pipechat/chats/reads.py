@@ -19,6 +19,7 @@ from pipechat.chats.schemas import ReadMarker
 from pipechat.context import AppContext, Publisher
 from pipechat.db import Database
 from pipechat.errors import ChatError, ErrorCode
+from pipechat.groupcommit import GroupCommitter
 from pipechat.logs import describe_error
 
 __all__ = ["Mark", "ReadWriter", "mark_read", "submit_mark"]
@@ -28,7 +29,7 @@ log = logging.getLogger("pipechat.chats")
 _Queued = tuple[Mark, "asyncio.Future[ReadMarker]"]
 
 
-class ReadWriter:
+class ReadWriter(GroupCommitter[_Queued]):
     """Writes queued marks in batches, then publishes `read` and answers each caller.
 
     Committed, then published, then answered: a caller's ack never precedes the event the
@@ -36,45 +37,15 @@ class ReadWriter:
     """
 
     def __init__(self, db: Database, publish: Publisher, max_batch: int = 512) -> None:
+        super().__init__("reads", max_batch)
         self._db = db
         self._publish = publish
-        self._max_batch = max_batch
-        self._queue: asyncio.Queue[_Queued] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self._closing = False
-
-    def start(self) -> None:
-        """Start the background committer on the running loop."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="reads")
-
-    async def stop(self) -> None:
-        """Refuse new marks, write everything already accepted, then stop."""
-        self._closing = True
-        await self._queue.join()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
 
     def submit(self, mark: Mark) -> asyncio.Future[ReadMarker]:
         """Queue a mark; the future settles once it is committed and published."""
-        if self._closing:
-            raise ChatError(ErrorCode.SERVICE_UNAVAILABLE, "the server is shutting down")
         future: asyncio.Future[ReadMarker] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((mark, future))
+        self._enqueue((mark, future))
         return future
-
-    async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                await self._commit(batch)
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
 
     async def _commit(self, batch: list[_Queued]) -> None:
         try:

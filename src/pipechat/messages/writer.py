@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from pipechat.db import Database, is_data_error
 from pipechat.errors import ChatError, ErrorCode, validation_error
+from pipechat.groupcommit import GroupCommitter
 from pipechat.logs import describe_error
 from pipechat.messages.batch import BatchResult, write_batch
 from pipechat.messages.saved import PendingMessage, SavedMessage
@@ -25,7 +26,7 @@ log = logging.getLogger("pipechat.messages")
 OnSaved = Callable[[list[SavedMessage]], None]
 
 
-class MessageWriter:
+class MessageWriter(GroupCommitter[PendingMessage]):
     """Saves messages in batches: one transaction and one fsync for everything queued.
 
     Each batch locks its chats' rows (PostgreSQL) before ids are drawn, so within a chat ids
@@ -36,26 +37,9 @@ class MessageWriter:
 
     def __init__(self, db: Database, on_saved: OnSaved | None = None,
                  max_batch: int = 512) -> None:
+        super().__init__("writer", max_batch)
         self._db = db
         self._on_saved = on_saved
-        self._max_batch = max_batch
-        self._queue: asyncio.Queue[PendingMessage] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self._closing = False
-
-    def start(self) -> None:
-        """Start the background committer on the running loop."""
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="writer")
-
-    async def stop(self) -> None:
-        """Refuse new messages, commit everything already accepted, then stop."""
-        self._closing = True
-        await self._queue.join()
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
 
     def submit(self, chat_id: int, author_id: int, author_nickname: str, text: str,
                client_message_id: str | None, origin: str | None = None,
@@ -64,23 +48,10 @@ class MessageWriter:
 
         `reply_to` is the quote of the message replied to (`access_reply_target`).
         """
-        if self._closing:
-            raise ChatError(ErrorCode.SERVICE_UNAVAILABLE, "the server is shutting down")
         future: asyncio.Future[SavedMessage] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait(PendingMessage(chat_id, author_id, author_nickname, text,
-                                              client_message_id, future, origin, reply_to))
+        self._enqueue(PendingMessage(chat_id, author_id, author_nickname, text,
+                                     client_message_id, future, origin, reply_to))
         return future
-
-    async def _run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while len(batch) < self._max_batch and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
-            try:
-                await self._commit(batch)
-            finally:
-                for _ in batch:
-                    self._queue.task_done()
 
     async def _commit(self, batch: list[PendingMessage]) -> None:
         try:
