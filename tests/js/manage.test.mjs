@@ -5,16 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
 import { Recorder } from "./recorder.mjs";
-import { registerUser, startServer } from "./server.mjs";
-
-async function rest(url, user, method, path, body) {
-  const response = await fetch(`${url}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${user.accessToken}`, "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: response.status, body: await response.json() };
-}
+import { registerUser, rest, startServer } from "./server.mjs";
 
 for (const transport of ["websocket", "polling"]) {
   describe(`managing a group over ${transport}`, { timeout: 90_000 }, () => {

@@ -77,3 +77,13 @@ export async function registerUser(url, nickname) {
   const { id } = await me.json();
   return { id, nickname, accessToken, refreshToken };
 }
+
+/** A REST request as `user`: `{status, body}` with the body parsed as JSON. */
+export async function rest(url, user, method, path, body) {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: { Authorization: `Bearer ${user.accessToken}`, "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.json() };
+}
